@@ -1,0 +1,441 @@
+"""The ``sanctionwatch`` command line: one program, subcommands, examples in every ``--help``.
+
+Exit codes (named, stable; scripts may rely on them): see :class:`Exit`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from sanctionwatch import __version__
+
+app = typer.Typer(
+    name="sanctionwatch",
+    help="Monitor sanctions-evasion shipping from open data (AIS, sanctions lists, imagery).\n\n"
+    "Start with `sanctionwatch demo`, or `sanctionwatch init DIR` then `sanctionwatch ingest DIR FILES...`.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+class Exit(enum.IntEnum):
+    """Process exit codes."""
+
+    OK = 0
+    FAILED = 1  # some inputs failed, others were ingested
+    USAGE = 2  # bad command line (Typer/Click's own code)
+    INPUT = 3  # an input file cannot be read at all
+    PROJECT = 4  # not a project, locked by another process, newer format
+    CONFIG = 5  # unknown setting or bad value
+
+
+def _fail(message: str, code: Exit) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(int(code))
+
+
+def _parse_time(value: str | None, what: str) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        t = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise _fail(f"{what}: {value!r} is not an ISO-8601 date/time (e.g. 2023-08-01 or 2023-08-01T12:00Z)",
+                    Exit.USAGE) from None
+    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
+
+
+def _open(project_dir: Path, *, read_only: bool = False, settings: list[str] | None = None) -> Any:
+    from sanctionwatch.config import ConfigError, parse_assignments
+    from sanctionwatch.store import Project, ProjectError
+
+    try:
+        return Project.open(project_dir, read_only=read_only, overrides=parse_assignments(settings or []))
+    except ProjectError as err:
+        raise _fail(str(err), Exit.PROJECT) from None
+    except ConfigError as err:
+        raise _fail(str(err), Exit.CONFIG) from None
+
+
+ProjectArg = Annotated[Path, typer.Argument(help="Project folder (created by `sanctionwatch init`).")]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a setting for this run: name=value (repeatable). "
+                 "See `sanctionwatch settings`."),
+]
+
+
+# --- init -----------------------------------------------------------------------------------
+
+@app.command(epilog="Example: `sanctionwatch init ~/cases/rajin`")
+def init(path: Annotated[Path, typer.Argument(help="Folder for the new project.")]) -> None:
+    """Create a project folder: a DuckDB catalog, Parquet tables and a settings file."""
+    from sanctionwatch.store import Project, ProjectError
+
+    try:
+        project = Project.init(path)
+    except ProjectError as err:
+        raise _fail(str(err), Exit.PROJECT) from None
+    project.close()
+    console.print(f"Created project [bold]{project.path}[/]. Next: `sanctionwatch ingest {path} FILES...`")
+
+
+# --- ingest ---------------------------------------------------------------------------------
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}", markup=False),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    )
+
+
+def run_ingest(project: Any, paths: list[Path], *, fmt: str | None = None, mapping: Path | None = None,
+               default_time: dt.datetime | None = None, quiet: bool = False) -> tuple[list[Any], list[str]]:
+    """Ingest ``paths`` with progress bars; returns (reports, errors). Used by `ingest` and `demo`."""
+    from sanctionwatch.ingest.base import InputError
+    from sanctionwatch.ingest.pipeline import expand_paths, ingest_file
+    from sanctionwatch.ingest.registry import detect_format
+
+    reports, errors = [], []
+    given = {p.resolve() for p in paths if not p.is_dir()}
+    files = expand_paths(paths)
+    with _progress() as progress:
+        for f in files:
+            # Files found inside a folder that no reader recognises are skipped, not errors.
+            if f.resolve() not in given and fmt is None and mapping is None:
+                try:
+                    detect_format(f)
+                except InputError:
+                    if not quiet:
+                        console.print(f"[dim]skipped {f} (not an AIS format sanctionwatch recognises)[/]")
+                    continue
+            task = progress.add_task(f.name, total=f.stat().st_size if f.exists() else None)
+            try:
+                report = ingest_file(
+                    project, f, format=fmt, mapping=mapping, default_time=default_time,
+                    on_progress=lambda done, total, t=task: progress.update(t, completed=done, total=total),
+                )
+            except InputError as err:
+                errors.append(str(err))
+                err_console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+                continue
+            finally:
+                progress.remove_task(task)
+            reports.append(report)
+    return reports, errors
+
+
+def print_ingest_summary(reports: list[Any]) -> None:
+    table = Table(title="Ingest", title_justify="left")
+    for col, just in [("file", "left"), ("format", "left"), ("records", "right"), ("positions", "right"),
+                      ("identities", "right"), ("quarantined", "right"), ("duplicates", "right"),
+                      ("skipped", "right"), ("rows/s", "right")]:
+        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    reasons: dict[str, int] = {}
+    for r in reports:
+        name = Path(r.path).name + (" [dim](already ingested)[/]" if r.status == "already_ingested" else "")
+        table.add_row(name, r.format, f"{r.records_read:,}", f"{r.positions_kept:,}", f"{r.identities_kept:,}",
+                      f"{r.quarantined:,}", f"{r.duplicates:,}", f"{r.skipped:,}",
+                      f"{r.rows_per_second:,.0f}" if r.status == "ingested" else "")
+        for k, v in r.quarantine_by_reason.items():
+            reasons[k] = reasons.get(k, 0) + v
+    console.print(table)
+    if reasons:
+        from sanctionwatch.ingest.base import REASONS
+
+        q = Table(title="Quarantined records by reason (see `quarantine` table)", title_justify="left")
+        q.add_column("reason")
+        q.add_column("count", justify="right")
+        q.add_column("meaning")
+        for k, v in sorted(reasons.items(), key=lambda kv: -kv[1]):
+            q.add_row(k, f"{v:,}", REASONS.get(k, ""))
+        console.print(q)
+
+
+@app.command(
+    epilog="Examples:\n\n"
+    "`sanctionwatch ingest case/ logs/2023-09-*.nmea`  (format detected)\n\n"
+    "`sanctionwatch ingest case/ aisdk-2024-01-05.csv --format dma_csv`\n\n"
+    "`sanctionwatch ingest case/ provider.csv --mapping provider.yaml`\n\n"
+    "`sanctionwatch ingest case/ old.nm4 --default-time 2021-11-01T00:00Z`  (log without timestamps)",
+)
+def ingest(
+    project_dir: ProjectArg,
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to ingest.")],
+    format: Annotated[str | None, typer.Option("--format", "-f",
+                      help="Reader: nmea, dma_csv, noaa_csv. Default: detected from the file.")] = None,
+    mapping: Annotated[Path | None, typer.Option("--mapping", "-m",
+                       help="Column-mapping file (YAML/TOML) for any other CSV or Parquet layout.")] = None,
+    default_time: Annotated[str | None, typer.Option(help="UTC time for NMEA sentences that carry none.")] = None,
+    settings: SetOpt = None,
+) -> None:
+    """Ingest AIS files (NMEA, DMA CSV, NOAA MarineCadastre CSV, mapped CSV/Parquet).
+
+    Each file is committed atomically. Re-ingesting the same file adds nothing; positions
+    already stored from another file are counted as duplicates. Unusable records go to the
+    quarantine table with a reason.
+    """
+    if format and mapping:
+        raise _fail("give --format or --mapping, not both", Exit.USAGE)
+    t0 = _parse_time(default_time, "--default-time")
+    project = _open(project_dir, settings=settings)
+    try:
+        reports, errors = run_ingest(project, paths, fmt=format, mapping=mapping, default_time=t0)
+    finally:
+        project.close()
+    print_ingest_summary(reports)
+    if errors:
+        raise typer.Exit(int(Exit.INPUT if not reports else Exit.FAILED))
+
+
+# --- status / vessels / vessel ---------------------------------------------------------------
+
+@app.command(epilog="Example: `sanctionwatch status case/`")
+def status(project_dir: ProjectArg) -> None:
+    """Tables, row counts, time span, vessels and sources of a project."""
+    project = _open(project_dir, read_only=True)
+    try:
+        counts = project.table_counts()
+        span = project.query("SELECT min(ts_utc) t0, max(ts_utc) t1, count(DISTINCT mmsi) n FROM {positions}")
+        sources = project.query(
+            "SELECT path, format, records_read, positions_kept, quarantined, duplicates, ingested_utc "
+            "FROM sources ORDER BY ingested_utc"
+        )
+    finally:
+        project.close()
+    t0, t1, n = span.row(0)
+    console.print(f"Project [bold]{project.path}[/] (sanctionwatch {__version__}, params {project.config.params_id})")
+    table = Table(title="Tables", title_justify="left")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name in ("positions", "identities", "quarantine", "sources"):
+        table.add_row(name, f"{counts.get(name, 0):,}")
+    console.print(table)
+    console.print(f"Vessels (MMSIs with positions): {n:,}")
+    console.print(f"Time span: {t0:%Y-%m-%d %H:%M} to {t1:%Y-%m-%d %H:%M} UTC" if t0 else "Time span: no positions")
+    if sources.height:
+        st = Table(title="Sources", title_justify="left")
+        for c in ("file", "format", "records", "positions", "quarantined", "duplicates", "ingested (UTC)"):
+            st.add_column(c)
+        for r in sources.iter_rows():
+            st.add_row(Path(r[0]).name, r[1], f"{r[2]:,}", f"{r[3]:,}", f"{r[4]:,}", f"{r[5]:,}", f"{r[6]:%Y-%m-%d %H:%M}")
+        console.print(st)
+
+
+_VESSELS_SQL = """
+WITH p AS (SELECT mmsi, count(*) AS n_positions, min(ts_utc) AS first_utc, max(ts_utc) AS last_utc
+           FROM {positions} GROUP BY mmsi),
+     i AS (SELECT mmsi, arg_max(name, last_seen_utc) AS name, arg_max(imo, last_seen_utc) AS imo,
+                  arg_max(call_sign, last_seen_utc) AS call_sign, arg_max(ship_type, last_seen_utc) AS ship_type,
+                  any_value(flag_iso2) AS flag, count(DISTINCT name) AS n_names
+           FROM identities GROUP BY mmsi)
+SELECT coalesce(p.mmsi, i.mmsi) AS mmsi, i.name, i.imo, i.call_sign, i.flag, i.ship_type, i.n_names,
+       coalesce(p.n_positions, 0) AS n_positions, p.first_utc, p.last_utc
+FROM p FULL OUTER JOIN i ON p.mmsi = i.mmsi
+"""
+
+
+@app.command(epilog="Examples:\n\n`sanctionwatch vessels case/`\n\n`sanctionwatch vessels case/ --name angara`")
+def vessels(
+    project_dir: ProjectArg,
+    name: Annotated[str | None, typer.Option(help="Only names containing this text (case-insensitive).")] = None,
+    limit: Annotated[int, typer.Option(help="Rows to show.")] = 50,
+) -> None:
+    """List vessels: MMSI, latest broadcast name/IMO/call sign/flag, positions and time span."""
+    project = _open(project_dir, read_only=True)
+    try:
+        where, params = "", []
+        if name:
+            where, params = " WHERE i.name ILIKE ?", [f"%{name}%"]
+        df = project.query(_VESSELS_SQL + where + " ORDER BY n_positions DESC, mmsi LIMIT ?", [*params, limit])
+        total = project.query("SELECT count(*) FROM (" + _VESSELS_SQL + where + ")", params).item()
+    finally:
+        project.close()
+    table = Table(title=f"Vessels ({min(total, limit):,} of {total:,})", title_justify="left")
+    for c in ("MMSI", "name", "IMO", "call sign", "flag", "type", "names", "positions", "first (UTC)", "last (UTC)"):
+        table.add_column(c)
+    for r in df.iter_rows(named=True):
+        table.add_row(
+            str(r["mmsi"]), r["name"] or "", str(r["imo"] or ""), r["call_sign"] or "", r["flag"] or "",
+            str(r["ship_type"] or ""), str(r["n_names"] or 0), f"{r['n_positions']:,}",
+            f"{r['first_utc']:%Y-%m-%d %H:%M}" if r["first_utc"] else "",
+            f"{r['last_utc']:%Y-%m-%d %H:%M}" if r["last_utc"] else "",
+        )
+    console.print(table)
+
+
+@app.command(epilog="Examples:\n\n`sanctionwatch vessel case/ 273210440`  (MMSI)\n\n"
+             "`sanctionwatch vessel case/ 9179842`  (IMO)")
+def vessel(
+    project_dir: ProjectArg,
+    ident: Annotated[str, typer.Argument(help="MMSI (9 digits) or IMO number (7 digits, 'IMO' prefix allowed).")],
+) -> None:
+    """One vessel: identity history (with source file and line) and a track summary per MMSI."""
+    from sanctionwatch.identifiers import imo_is_valid
+    from sanctionwatch.tracks.summary import track_summary
+
+    key = ident.strip().upper().removeprefix("IMO").strip()
+    if not key.isdigit() or len(key) not in (7, 9):
+        raise _fail(f"{ident!r} is neither a 9-digit MMSI nor a 7-digit IMO number", Exit.USAGE)
+    project = _open(project_dir, read_only=True)
+    try:
+        if len(key) == 7:
+            if not imo_is_valid(key):
+                err_console.print(f"[yellow]warning:[/] IMO {key} has an invalid check digit")
+            mmsis = project.query("SELECT DISTINCT mmsi FROM identities WHERE imo = ? ORDER BY mmsi",
+                                  [int(key)]).get_column("mmsi").to_list()
+        else:
+            mmsis = [int(key)]
+        history = project.query(
+            "SELECT i.*, s.path FROM identities i JOIN sources s USING (source_id) "
+            f"WHERE i.mmsi IN ({', '.join('?' * len(mmsis)) or 'NULL'}) ORDER BY first_seen_utc", mmsis,
+        )
+        tracks = {m: project.query("SELECT * FROM {positions} WHERE mmsi = ?", [m]) for m in mmsis}
+    finally:
+        project.close()
+    if not mmsis or (history.height == 0 and all(t.height == 0 for t in tracks.values())):
+        raise _fail(f"no vessel {ident} in {project_dir}", Exit.FAILED)
+    if history.height:
+        table = Table(title="Identity history (what the vessel broadcast)", title_justify="left")
+        for c in ("MMSI", "name", "IMO", "call sign", "flag", "type", "length m", "destination",
+                  "first seen (UTC)", "last seen (UTC)", "reports", "source:line"):
+            table.add_column(c)
+        for r in history.iter_rows(named=True):
+            imo = "" if r["imo"] is None else f"{r['imo']}{'' if r['imo_valid'] else ' (bad check digit)'}"
+            table.add_row(
+                str(r["mmsi"]), r["name"] or "", imo, r["call_sign"] or "", r["flag_iso2"] or "",
+                str(r["ship_type"] or ""), f"{r['length_m']:.0f}" if r["length_m"] else "", r["destination"] or "",
+                f"{r['first_seen_utc']:%Y-%m-%d %H:%M}", f"{r['last_seen_utc']:%Y-%m-%d %H:%M}",
+                f"{r['n_reports']:,}", f"{Path(r['path']).name}:{r['record_no']}",
+            )
+        console.print(table)
+    for m, df in tracks.items():
+        s = track_summary(df)
+        if not s["n_positions"]:
+            console.print(f"MMSI {m}: no positions")
+            continue
+        console.print(
+            f"MMSI {m}: {s['n_positions']:,} positions on {s['days_with_data']} days, "
+            f"{s['first_utc']:%Y-%m-%d %H:%M} to {s['last_utc']:%Y-%m-%d %H:%M} UTC; "
+            f"lat {s['lat_min']:.3f}..{s['lat_max']:.3f}, lon {s['lon_min']:.3f}..{s['lon_max']:.3f}; "
+            f"{s['distance_nm']:,.0f} nm between fixes; longest gap {s['max_gap_hours'] or 0:,.1f} h; "
+            f"median interval {s['median_interval_min'] or 0:,.1f} min"
+        )
+
+
+# --- export ---------------------------------------------------------------------------------
+
+@app.command(epilog="Examples:\n\n`sanctionwatch export case/ -o positions.parquet`  (GeoParquet for QGIS)\n\n"
+             "`sanctionwatch export case/ -o angara.geojson --mmsi 273210440 --since 2023-08-01`")
+def export(
+    project_dir: ProjectArg,
+    out: Annotated[Path, typer.Option("--output", "-o", help="Output file (.parquet, .csv, .geojson).")],
+    format: Annotated[str | None, typer.Option("--format", help="geoparquet, csv or geojson "
+                                               "(default: from the file suffix).")] = None,
+    mmsi: Annotated[list[int] | None, typer.Option(help="Only these MMSIs (repeatable).")] = None,
+    since: Annotated[str | None, typer.Option(help="From this UTC date/time (inclusive).")] = None,
+    until: Annotated[str | None, typer.Option(help="Up to this UTC date/time (exclusive).")] = None,
+    bbox: Annotated[str | None, typer.Option(help="lon_min,lat_min,lon_max,lat_max")] = None,
+) -> None:
+    """Export positions to GeoParquet, CSV or GeoJSON (with provenance columns) for GIS tools."""
+    from sanctionwatch.report.exports import PositionFilter, export_positions, format_for
+
+    try:
+        format_for(out, format)
+    except ValueError as err:
+        raise _fail(str(err), Exit.USAGE) from None
+    box = None
+    if bbox:
+        try:
+            parts = tuple(float(x) for x in bbox.split(","))
+            if len(parts) != 4:
+                raise ValueError
+            box = parts
+        except ValueError:
+            raise _fail(f"--bbox {bbox!r}: expected lon_min,lat_min,lon_max,lat_max", Exit.USAGE) from None
+    flt = PositionFilter(mmsis=tuple(mmsi or ()), since=_parse_time(since, "--since"),
+                         until=_parse_time(until, "--until"), bbox=box)  # type: ignore[arg-type]
+    project = _open(project_dir, read_only=True)
+    try:
+        n = export_positions(project, out, fmt=format, flt=flt)
+    finally:
+        project.close()
+    console.print(f"Wrote {n:,} positions to {out}")
+
+
+# --- settings / version ---------------------------------------------------------------------
+
+@app.command(epilog="Examples:\n\n`sanctionwatch settings`\n\n`sanctionwatch settings --markdown > docs/settings.md`")
+def settings(markdown: Annotated[bool, typer.Option(help="Print the Markdown reference.")] = False) -> None:
+    """Every setting with its default, unit, meaning and the source of the default."""
+    from sanctionwatch.config import SETTINGS, settings_markdown
+
+    if markdown:
+        sys.stdout.write(settings_markdown())
+        return
+    table = Table(title="Settings (override with --set name=value or in sanctionwatch.toml)", title_justify="left")
+    for c in ("setting", "default", "unit", "what it does"):
+        table.add_column(c)
+    for s in SETTINGS.values():
+        table.add_row(s.name, str(s.default), s.unit or "", s.help)
+    console.print(table)
+
+
+@app.command(epilog="Example: `sanctionwatch version --full` (paste into bug reports)")
+def version(full: Annotated[bool, typer.Option(help="Also the versions of the libraries.")] = False) -> None:
+    """Print the version."""
+    from sanctionwatch import show_versions
+
+    console.print(show_versions() if full else f"sanctionwatch {__version__}", highlight=False)
+
+
+# --- demo -----------------------------------------------------------------------------------
+
+@app.command(epilog="Example: `sanctionwatch demo` (writes ./sanctionwatch-demo)")
+def demo(
+    directory: Annotated[Path, typer.Argument(help="Where to write the demo inputs and project.")] = Path(
+        "sanctionwatch-demo"),
+) -> None:
+    """Run the bundled investigation end to end on a SIMULATED scenario built on public reporting.
+
+    Writes simulated AIS (NMEA receiver logs and a satellite-provider CSV) for a US-sanctioned
+    Russian cargo ship shuttling between Rajin (DPRK) and Russian Far East ports, then ingests
+    them through the same path as `sanctionwatch ingest`.
+    """
+    from sanctionwatch.demo.run import run_demo
+
+    run_demo(directory, console)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

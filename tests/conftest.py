@@ -1,0 +1,31 @@
+"""Test fixtures shared by the whole suite.
+
+Data rules: files whose licence allows it (public domain, CC0, MIT, BSD, Apache) are copied
+into ``tests/data`` with their attribution (``tests/data/ATTRIBUTION.md``); the others are read
+from ``../shared/data`` and the tests that need them skip with a reason when it is absent.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+TEST_DATA = REPO / "tests" / "data"
+# CI clones the repo with shared/ beside it; SANCTIONWATCH_SHARED overrides for other layouts.
+SHARED_DATA = Path(os.environ.get("SANCTIONWATCH_SHARED", REPO.parent / "shared")) / "data"
+
+
+def shared_file(relative: str) -> Path:
+    """Path of a file under ../shared/data, or skip the test (with the reason) if it is absent."""
+    path = SHARED_DATA / relative
+    if not path.exists():
+        pytest.skip(f"{relative} is not redistributable here and ../shared/data is absent ({path})")
+    return path
+
+
+@pytest.fixture
+def test_data() -> Path:
+    return TEST_DATA
