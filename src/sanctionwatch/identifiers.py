@@ -19,12 +19,14 @@ def imo_is_valid(imo: int | str | None) -> bool:
 
     The check digit is the last digit of the sum of the first six digits weighted 7..2
     (IMO Resolution A.1117(30)): 9074729 -> 9*7+0*6+7*5+4*4+7*3+2*2 = 139 -> 9.
-    Accepts "IMO 9074729" / "IMO9074729" strings.
+    Accepts "IMO 9074729" / "IMO9074729" strings. A leading zero is rejected, as in
+    :func:`imo_valid_expr` (1,000,000..9,999,999): otherwise the AIS "not available" value
+    written as "0000000" would pass the check digit.
     """
     if imo is None:
         return False
     s = str(imo).strip().upper().removeprefix("IMO").strip()
-    if len(s) != 7 or not s.isdigit():
+    if len(s) != 7 or not s.isdigit() or s[0] == "0":
         return False
     total = sum(int(d) * w for d, w in zip(s[:6], range(7, 1, -1), strict=True))
     return total % 10 == int(s[6])

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import polars as pl
 
-__all__ = ["EARTH_RADIUS_M", "haversine_expr", "track_summary"]
+from sanctionwatch.geo import EARTH_RADIUS_M
 
-# Mean Earth radius (IUGG), the usual sphere for haversine distances.
-EARTH_RADIUS_M = 6_371_008.8
+__all__ = ["haversine_expr", "track_summary"]
 
 
 def haversine_expr(lat1: pl.Expr, lon1: pl.Expr, lat2: pl.Expr, lon2: pl.Expr) -> pl.Expr:
