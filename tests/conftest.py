@@ -1,7 +1,7 @@
 """Test fixtures shared by the whole suite.
 
 Data rules: files whose licence allows it (public domain, CC0, MIT, BSD, Apache) are copied
-into ``tests/data`` with their attribution (``tests/data/ATTRIBUTION.md``); the others are read
+into ``tests/data/<kind>/`` with their attribution (``tests/data/<kind>/ATTRIBUTION.md``); the others are read
 from ``../shared/data`` and the tests that need them skip with a reason when it is absent.
 """
 

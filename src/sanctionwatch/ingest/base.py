@@ -14,8 +14,8 @@ Raw position columns (Polars dtypes; extra columns are ignored)::
     msg_type Int8, accuracy Boolean, record_no Int64, raw String (optional)
 
 ``mmsi``/``ts_utc`` may be null (the validator quarantines such rows with a reason); a reader
-that could not parse a timestamp sets ``ts_utc`` null and ``ts_error`` (String) to the
-reason code. Raw identity columns::
+that could not parse a timestamp sets ``ts_utc`` null, ``ts_error`` (String) to the
+reason code and ``ts_text`` (String) to the text it could not parse. Raw identity columns::
 
     mmsi Int64, ts_utc Datetime(us, UTC), imo Int64, name String, call_sign String,
     ship_type Int16, transceiver_class String, to_bow_m Int16, to_stern_m Int16,
