@@ -36,7 +36,7 @@ from sanctionwatch import __version__
 from sanctionwatch.config import Config, load_config
 from sanctionwatch.schema import IDENTITIES, POSITIONS, QUARANTINE, SOURCES, Table
 
-__all__ = ["DB_NAME", "CONFIG_NAME", "Project", "ProjectError", "StagedSource"]
+__all__ = ["CONFIG_NAME", "DB_NAME", "Project", "ProjectError", "StagedSource"]
 
 DB_NAME = "sanctionwatch.duckdb"
 CONFIG_NAME = "sanctionwatch.toml"
