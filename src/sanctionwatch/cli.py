@@ -34,8 +34,9 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True)
+# Pipes and logs get a wide console so tables are not truncated to 80 columns.
+console = Console(width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 
 class Exit(enum.IntEnum):
@@ -166,6 +167,9 @@ def print_ingest_summary(reports: list[Any]) -> None:
         for k, v in r.quarantine_by_reason.items():
             reasons[k] = reasons.get(k, 0) + v
     console.print(table)
+    for r in reports:
+        if r.note:
+            console.print(f"{Path(r.path).name}: {r.note}", highlight=False)
     if reasons:
         from sanctionwatch.ingest.base import REASONS
 
@@ -325,7 +329,7 @@ def vessel(
         table = Table(title="Identity history (what the vessel broadcast)", title_justify="left")
         for c in ("MMSI", "name", "IMO", "call sign", "flag", "type", "length m", "destination",
                   "first seen (UTC)", "last seen (UTC)", "reports", "source:line"):
-            table.add_column(c)
+            table.add_column(c, overflow="fold")
         for r in history.iter_rows(named=True):
             imo = "" if r["imo"] is None else f"{r['imo']}{'' if r['imo_valid'] else ' (bad check digit)'}"
             table.add_row(

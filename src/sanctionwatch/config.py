@@ -122,6 +122,133 @@ SETTINGS: Mapping[str, Setting] = _registry(
         "DuckDB worker threads.", "sanctionwatch design: the reference machine has 2 cores",
         unit="thread", minimum=1,
     ),
+    # --- tracks ---------------------------------------------------------------------------
+    Setting(
+        "tracks.segment_max_gap_hours", 24.0,
+        "A position more than this after the last point of every open segment of its MMSI "
+        "starts a new segment.",
+        "gpsdio-segment v3.0.0 matcher.py max_hours = 24 (pipe-segment asserts 24; the 2020 "
+        "core.py had 8)", unit="hour", minimum=0.01,
+    ),
+    Setting(
+        "tracks.max_implied_speed_knots", 30.0,
+        "A position that would imply more than this speed (distance over padded time) from a "
+        "segment's last point cannot join that segment; if it fits no open segment it starts a "
+        "new one and is reported as an impossible jump (spoofing indicator).",
+        "pipe-segment cli/commands/segment.py EXAMPLE_SEGMENTER_PARAMS max_speed = 30 "
+        "(gpsdio-segment v3.0.0 matcher.py default max_knots = 25)", unit="knot", minimum=1,
+    ),
+    Setting(
+        "tracks.segment_buffer_hours", 0.25,
+        "Time padding for the speed test: the allowed distance is max speed x hypot(dt, "
+        "buffer), so near-simultaneous fixes (GNSS jitter, duplicate receptions) are not "
+        "split apart.",
+        "gpsdio-segment v3.0.0 matcher.py buffer_hours = 0.25", unit="hour", minimum=0,
+    ),
+    Setting(
+        "tracks.spoofing_min_segment_points", 10,
+        "Segments with fewer points are not reported as overlapping (shared / spoofed MMSI) "
+        "segments; short segments are mostly position noise.",
+        "gpsdio-segment v3.0.0 matcher.py short_seg_threshold = 10", unit="point", minimum=1,
+    ),
+    Setting(
+        "tracks.land_min_inland_distance_m", 2000.0,
+        "A position on land is reported (spoofing indicator) only if it is at least this far "
+        "from the coastline and outside every port's exit radius; the Natural Earth 1:50m "
+        "coast is generalised by 1-2 km and has no canals or rivers.",
+        "sanctionwatch geo.py: Natural Earth 1:50m generalisation of about 1-2 km",
+        unit="metre", minimum=0,
+    ),
+    # --- events ---------------------------------------------------------------------------
+    Setting(
+        "events.gap_min_hours", 6.0,
+        "An AIS gap event is recorded when consecutive positions of one MMSI are at least "
+        "this far apart in time.",
+        "GFW pipe-gaps pipelines/detect/config.py min_gap_length = 6; product_events_ais_gaps "
+        "(tech docs gaps.md)", unit="hour", minimum=0.01,
+    ),
+    Setting(
+        "events.gap_disabling_min_hours", 12.0,
+        "Likely-disabling criterion 1: the gap lasts at least this long (satellite revisit is "
+        "about 12 h below 60 degrees latitude, so shorter gaps are unreliable).",
+        "GFW technical documentation gaps.md (AIS disabling events)", unit="hour", minimum=0,
+    ),
+    Setting(
+        "events.gap_disabling_min_distance_from_shore_nm", 50.0,
+        "Likely-disabling criterion 2: the gap starts at least this far from shore (over 99 % "
+        "of terrestrial AIS reception is within 50 nm of shore).",
+        "GFW technical documentation gaps.md (AIS disabling events)", unit="nautical mile",
+        minimum=0,
+    ),
+    Setting(
+        "events.gap_disabling_min_positions_before", 14,
+        "Likely-disabling criterion 4: at least this many positions in the window before the "
+        "gap. GFW counts satellite positions only; sources without receiver type count all "
+        "(offshore of 50 nm nearly all reception is satellite). 0 disables the check.",
+        "GFW technical documentation gaps.md (14 satellite positions in the 12 h before)",
+        unit="position", minimum=0,
+    ),
+    Setting(
+        "events.gap_positions_before_window_hours", 12.0,
+        "Window before a gap in which positions are counted (reception context).",
+        "GFW pipe-gaps core/gap_detector.py and pipelines/detect/config.py n_hours_before = 12",
+        unit="hour", minimum=0,
+    ),
+    Setting(
+        "events.port_entry_distance_km", 3.0,
+        "A vessel within this distance of a port point enters it (PORT_ENTRY). A watched area's "
+        "own radius_m replaces it for that area; polygons are entered at their edge.",
+        "GFW pipe-anchorages assets/config/anchorage_cfg.yaml anchorage_entry_distance_km",
+        unit="kilometre", minimum=0.01,
+    ),
+    Setting(
+        "events.port_exit_distance_km", 4.0,
+        "A vessel in port leaves it (PORT_EXIT) only at this distance or more; between entry "
+        "and exit the previous state is kept (hysteresis). Areas with their own radius use "
+        "radius x exit/entry; polygons are left at (exit - entry) outside the edge.",
+        "GFW pipe-anchorages assets/config/anchorage_cfg.yaml anchorage_exit_distance_km",
+        unit="kilometre", minimum=0.01,
+    ),
+    Setting(
+        "events.port_stop_begin_speed_knots", 0.2,
+        "In port, a speed at or below this begins a stop (PORT_STOP_BEGIN).",
+        "GFW pipe-anchorages assets/config/anchorage_cfg.yaml stopped_begin_speed_knots",
+        unit="knot", minimum=0,
+    ),
+    Setting(
+        "events.port_stop_end_speed_knots", 0.5,
+        "A stop ends (PORT_STOP_END) at or above this speed; in between the state is kept.",
+        "GFW pipe-anchorages assets/config/anchorage_cfg.yaml stopped_end_speed_knots",
+        unit="knot", minimum=0,
+    ),
+    Setting(
+        "events.port_min_gap_hours", 4.0,
+        "In port, no position for at least this long is an in-port gap (PORT_GAP_BEGIN / END); "
+        "the visit continues through it.",
+        "GFW pipe-anchorages assets/config/anchorage_cfg.yaml minimum_port_gap_duration_minutes "
+        "= 240", unit="hour", minimum=0.01,
+    ),
+    Setting(
+        "events.port_visit_max_interseg_distance_nm", 60.0,
+        "A visit continues across two segments of one MMSI only if the events are at most this "
+        "far apart.",
+        "GFW pipe-anchorages options/port_visits_options.py --max_inter_seg_dist_nm default 60",
+        unit="nautical mile", minimum=0,
+    ),
+    Setting(
+        "events.port_visit_min_confidence", 2,
+        "Port visits below this GFW confidence level (1-4) are not emitted; level 1 (entry or "
+        "exit only) is largely vessels passing by.",
+        "GFW pipe-events assets/bigquery/port-visits-events-v2.sql.j2 WHERE confidence >= 2",
+        unit="level", minimum=1, maximum=4,
+    ),
+    Setting(
+        "events.port_use_wpi", True,
+        "Use the packaged World Port Index points as ports besides the watched areas (GFW "
+        "builds anchorages from AIS instead; we have none, so WPI points stand in for them).",
+        "sanctionwatch design; GFW labels its anchorages from WPI ports within 4 km "
+        "(pipe-anchorages name_anchorages_cfg.yaml label_distance_km)",
+    ),
 )
 
 
