@@ -24,7 +24,6 @@ from operator import xor
 from pathlib import Path
 from typing import Any
 
-import polars as pl
 import pytest
 from pyais import FileReaderStream, IterMessages
 from pyais.exceptions import MissingPayloadException
@@ -54,16 +53,7 @@ def path_of(name: str) -> Path:
 
 
 def read_all(path: Path) -> RawChunk:
-    chunks = list(NmeaReader().read(path, load_config(), {}))
-    return RawChunk(
-        positions=pl.concat([c.positions for c in chunks]),
-        identities=pl.concat([c.identities for c in chunks]),
-        quarantine=pl.concat([c.quarantine for c in chunks]),
-        records_read=sum(c.records_read for c in chunks),
-        skipped=sum(c.skipped for c in chunks),
-        skipped_by_kind=dict(sum((Counter(c.skipped_by_kind) for c in chunks), Counter())),
-        bytes_read=chunks[-1].bytes_read,
-    )
+    return RawChunk.combine(NmeaReader().read(path, load_config(), {}))
 
 
 def position_key(mmsi: int, lat: float, lon: float, sog: float | None, cog: float | None,

@@ -112,20 +112,7 @@ def read_chunks(tmp_path: Path, lines: Sequence[str | bytes], options: dict[str,
 def read(tmp_path: Path, lines: Sequence[str | bytes], options: dict[str, Any] | None = None,
          **overrides: Any) -> RawChunk:
     """All chunks of a read merged into one."""
-    chunks = read_chunks(tmp_path, lines, options, **overrides)
-    kinds: dict[str, int] = {}
-    for c in chunks:
-        for k, v in c.skipped_by_kind.items():
-            kinds[k] = kinds.get(k, 0) + v
-    return RawChunk(
-        positions=pl.concat([c.positions for c in chunks]),
-        identities=pl.concat([c.identities for c in chunks]),
-        quarantine=pl.concat([c.quarantine for c in chunks]),
-        records_read=sum(c.records_read for c in chunks),
-        skipped=sum(c.skipped for c in chunks),
-        skipped_by_kind=kinds,
-        bytes_read=chunks[-1].bytes_read,
-    )
+    return RawChunk.combine(read_chunks(tmp_path, lines, options, **overrides))
 
 
 def reasons(chunk: RawChunk) -> list[tuple[int, str]]:

@@ -25,7 +25,8 @@ reason code and ``ts_text`` (String) to the text it could not parse. Raw identit
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -142,6 +143,25 @@ class RawChunk:
     skipped: int = 0  # records deliberately not used (comments, blank lines, other sentences...)
     skipped_by_kind: dict[str, int] = field(default_factory=dict)
     bytes_read: int = 0  # for progress bars: bytes of the file consumed so far (cumulative)
+
+    @classmethod
+    def combine(cls, chunks: Iterable[RawChunk]) -> RawChunk:
+        """One chunk holding all of ``chunks`` (for tests and small files; not for streaming)."""
+        parts = list(chunks)
+        kinds: Counter[str] = Counter()
+        for c in parts:
+            kinds.update(c.skipped_by_kind)
+        if not parts:
+            return cls()
+        return cls(
+            positions=pl.concat([c.positions for c in parts], how="diagonal_relaxed"),
+            identities=pl.concat([c.identities for c in parts], how="diagonal_relaxed"),
+            quarantine=pl.concat([c.quarantine for c in parts], how="diagonal_relaxed"),
+            records_read=sum(c.records_read for c in parts),
+            skipped=sum(c.skipped for c in parts),
+            skipped_by_kind=dict(kinds),
+            bytes_read=parts[-1].bytes_read,
+        )
 
 
 class Reader(Protocol):

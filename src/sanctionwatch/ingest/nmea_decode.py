@@ -22,6 +22,8 @@ import polars as pl
 from pyais import NMEAMessage
 from pyais.exceptions import AISBaseException
 
+from sanctionwatch.ingest.base import POSITION_RAW_SCHEMA
+
 __all__ = [
     "BATCH_POSITION_TYPES",
     "DECODED_TYPES",
@@ -98,15 +100,7 @@ IdentityFields = tuple[int, int | None, str | None, str | None, int | None, str,
                        int | None, int | None, int | None, float | None, str | None, str | None]
 
 POSITION_BATCH_SCHEMA: Final[dict[str, pl.DataType]] = {
-    "mmsi": pl.Int64(),
-    "lat_deg": pl.Float64(),
-    "lon_deg": pl.Float64(),
-    "sog_knots": pl.Float32(),
-    "cog_deg": pl.Float32(),
-    "heading_deg": pl.Int16(),
-    "nav_status": pl.Int8(),
-    "msg_type": pl.Int8(),
-    "accuracy": pl.Boolean(),
+    **{k: v for k, v in POSITION_RAW_SCHEMA.items() if k not in ("ts_utc", "record_no")},
     "decode_error": pl.String(),  # non-null: the row is quarantined with this detail
 }
 # pyais raises its own exceptions for bad payloads, plus these from int()/enum conversions
