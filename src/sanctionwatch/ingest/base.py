@@ -20,7 +20,11 @@ reason code and ``ts_text`` (String) to the text it could not parse. Raw identit
     mmsi Int64, ts_utc Datetime(us, UTC), imo Int64, name String, call_sign String,
     ship_type Int16, transceiver_class String, to_bow_m Int16, to_stern_m Int16,
     to_port_m Int16, to_starboard_m Int16, draught_m Float32, destination String,
-    eta_text String, record_no Int64, raw String (optional)
+    eta_text String, record_no Int64, raw String (optional),
+    length_m Float32, beam_m Float32 (optional: formats that state overall length and beam)
+
+Optional on both frames: ``raw`` (the input line, kept for quarantine), ``ts_error`` and
+``ts_text`` (see above).
 """
 
 from __future__ import annotations

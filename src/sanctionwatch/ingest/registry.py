@@ -5,6 +5,7 @@ Built-in readers and plugins use the same registry (:func:`register_reader`).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -70,8 +71,12 @@ def choose_reader(
     if mapping is not None:
         from sanctionwatch.ingest.mapping import MappedReader
 
-        reader: Reader = MappedReader.from_file(Path(mapping))
-        return reader, {"mapping": str(Path(mapping).resolve())}
+        mapping = Path(mapping)
+        reader: Reader = MappedReader.from_file(mapping)
+        # The mapping decides what the rows mean, so its exact content is part of the provenance.
+        text = mapping.read_bytes()
+        return reader, {"mapping": str(mapping.resolve()), "mapping_sha256": hashlib.sha256(text).hexdigest(),
+                        "mapping_text": text.decode("utf-8", "replace")}
     _builtin()
     name = format or detect_format(path)
     if name not in _FACTORIES:

@@ -177,15 +177,15 @@ def collapse_identities(df: pl.DataFrame) -> pl.DataFrame:
         pl.when(pl.col("ship_type") <= 0).then(None).otherwise(pl.col("ship_type"))
         .cast(pl.Int16).alias("ship_type"),
     ).with_columns(
-        # Formats that give overall length/beam directly (NOAA, DMA) carry length_m/beam_m;
-        # otherwise they follow from the antenna offsets (AIS types 5, 19, 24B).
+        # A stated overall length/beam (NOAA, DMA columns) wins; otherwise they follow from the
+        # antenna offsets (AIS types 5, 19, 24B).
         pl.coalesce(
-            pl.col("to_bow_m").cast(pl.Float32) + pl.col("to_stern_m").cast(pl.Float32),
             _optional(df, "length_m"),
+            pl.col("to_bow_m").cast(pl.Float32) + pl.col("to_stern_m").cast(pl.Float32),
         ).alias("length_m"),
         pl.coalesce(
-            pl.col("to_port_m").cast(pl.Float32) + pl.col("to_starboard_m").cast(pl.Float32),
             _optional(df, "beam_m"),
+            pl.col("to_port_m").cast(pl.Float32) + pl.col("to_starboard_m").cast(pl.Float32),
         ).alias("beam_m"),
     )
     out = (
