@@ -17,6 +17,7 @@ from rich.progress import (
     BarColumn,
     DownloadColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeRemainingColumn,
     TransferSpeedColumn,
@@ -137,11 +138,13 @@ def run_ingest(project: Any, paths: list[Path], *, fmt: str | None = None, mappi
                         console.print(f"[dim]skipped {f} (not an AIS format sanctionwatch recognises)[/]")
                     continue
             task = progress.add_task(f.name, total=f.stat().st_size if f.exists() else None)
+
+            def advance(done: int, total: int, task: TaskID = task) -> None:
+                progress.update(task, completed=done, total=total)
+
             try:
-                report = ingest_file(
-                    project, f, format=fmt, mapping=mapping, default_time=default_time,
-                    on_progress=lambda done, total, t=task: progress.update(t, completed=done, total=total),
-                )
+                report = ingest_file(project, f, format=fmt, mapping=mapping, default_time=default_time,
+                                     on_progress=advance)
             except InputError as err:
                 errors.append(str(err))
                 err_console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
@@ -384,7 +387,7 @@ def export(
         except ValueError:
             raise _fail(f"--bbox {bbox!r}: expected lon_min,lat_min,lon_max,lat_max", Exit.USAGE) from None
     flt = PositionFilter(mmsis=tuple(mmsi or ()), since=_parse_time(since, "--since"),
-                         until=_parse_time(until, "--until"), bbox=box)  # type: ignore[arg-type]
+                         until=_parse_time(until, "--until"), bbox=box)
     project = _open(project_dir, read_only=True)
     try:
         n = export_positions(project, out, fmt=format, flt=flt)

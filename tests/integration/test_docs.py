@@ -34,3 +34,9 @@ def test_ruff_is_clean():
     out = subprocess.run(["ruff", "check", "src", "tests", "benchmarks"], cwd=REPO, capture_output=True,
                          text=True, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+@pytest.mark.skipif(shutil.which("mypy") is None, reason="mypy is not installed (pip install -e '.[test]')")
+def test_mypy_is_clean_on_the_package():
+    out = subprocess.run(["mypy"], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout + out.stderr

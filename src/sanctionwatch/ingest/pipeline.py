@@ -35,6 +35,7 @@ __all__ = ["IngestReport", "ingest_file", "sha256_file"]
 
 ProgressFn = Callable[[int, int], None]
 _HASH_BLOCK_BYTES = 1 << 20
+_MERGE_IDENTITIES_EVERY = 8  # chunks
 
 
 @dataclass
@@ -166,6 +167,10 @@ def _read_and_stage(
                 staged_positions += tbl.num_rows
             if good_ids.height:
                 collapsed.append(collapse_identities(good_ids))
+                if len(collapsed) >= _MERGE_IDENTITIES_EVERY:
+                    # Fold the per-chunk results as we go: memory then follows the number of
+                    # distinct identities, not the number of chunks.
+                    collapsed = [merge_collapsed_identities(collapsed)]
             if on_progress:
                 on_progress(min(chunk.bytes_read, size), size)
             crash_point("during_read")

@@ -65,22 +65,9 @@ def _apply_rules(
     """Split ``df`` into (good rows, quarantine rows) by the first rule each row breaks."""
     if df.height == 0:
         return df, pl.DataFrame(schema=QUARANTINE_RAW_SCHEMA)
-    reason: pl.Expr = pl.lit(None, dtype=pl.String)
-    detail: pl.Expr = pl.lit(None, dtype=pl.String)
-    # Build a when/then chain in rule order so the first broken rule wins.
-    chain_r = None
-    chain_d = None
-    for code, bad, why in rules:
-        bad = bad.fill_null(False)
-        if chain_r is None:
-            chain_r = pl.when(bad).then(pl.lit(code))
-            chain_d = pl.when(bad).then(why)
-        else:
-            chain_r = chain_r.when(bad).then(pl.lit(code))
-            chain_d = chain_d.when(bad).then(why)  # type: ignore[union-attr]
-    if chain_r is not None:
-        reason = chain_r.otherwise(None)
-        detail = chain_d.otherwise(None)  # type: ignore[union-attr]
+    # The first rule a row breaks names the reason: coalesce takes the first non-null in order.
+    reason = pl.coalesce([pl.when(bad.fill_null(False)).then(pl.lit(code)) for code, bad, _ in rules])
+    detail = pl.coalesce([pl.when(bad.fill_null(False)).then(why.cast(pl.String)) for _, bad, why in rules])
     tagged = df.with_columns(reason.alias("_reason"), detail.alias("_detail"))
     good = tagged.filter(pl.col("_reason").is_null()).drop("_reason", "_detail")
     bad_rows = tagged.filter(pl.col("_reason").is_not_null())

@@ -37,7 +37,8 @@ class PositionFilter:
     bbox: tuple[float, float, float, float] | None = None  # lon_min, lat_min, lon_max, lat_max
 
     def where(self) -> tuple[str, list[Any]]:
-        clauses, params = [], []  # type: ignore[var-annotated]
+        clauses: list[str] = []
+        params: list[Any] = []
         if self.mmsis:
             clauses.append(f"mmsi IN ({', '.join('?' * len(self.mmsis))})")
             params.extend(self.mmsis)
