@@ -35,6 +35,7 @@ __all__ = [
     "TABLES",
     "Field",
     "Table",
+    "duckdb_type",
     "empty_table",
 ]
 
@@ -102,7 +103,7 @@ class Table:
 
     def duckdb_ddl(self, table_name: str | None = None) -> str:
         cols = ",\n  ".join(
-            f'"{f.name}" {_duckdb_type(f.type)}{"" if f.nullable else " NOT NULL"}' for f in self.fields
+            f'"{f.name}" {duckdb_type(f.type)}{"" if f.nullable else " NOT NULL"}' for f in self.fields
         )
         return f'CREATE TABLE IF NOT EXISTS "{table_name or self.name}" (\n  {cols}\n)'
 
@@ -147,13 +148,13 @@ def conform(data: pa.Table, table: Table) -> pa.Table:
     return pa.Table.from_arrays(cols, schema=schema)
 
 
-def _duckdb_type(t: pa.DataType) -> str:
+def duckdb_type(t: pa.DataType) -> str:
     if pa.types.is_timestamp(t):
         return "TIMESTAMPTZ" if t.tz else "TIMESTAMP"
     if pa.types.is_list(t):
-        return f"{_duckdb_type(t.value_type)}[]"
+        return f"{duckdb_type(t.value_type)}[]"
     if pa.types.is_struct(t):
-        inner = ", ".join(f'"{c.name}" {_duckdb_type(c.type)}' for c in t)
+        inner = ", ".join(f'"{c.name}" {duckdb_type(c.type)}' for c in t)
         return f"STRUCT({inner})"
     simple = {
         pa.int8(): "TINYINT",

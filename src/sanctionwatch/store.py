@@ -22,8 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,7 @@ import pyarrow as pa
 
 from sanctionwatch import __version__
 from sanctionwatch.config import Config, load_config
-from sanctionwatch.schema import IDENTITIES, POSITIONS, QUARANTINE, SOURCES, Table
+from sanctionwatch.schema import IDENTITIES, POSITIONS, QUARANTINE, SOURCES, Table, duckdb_type
 
 __all__ = ["CONFIG_NAME", "DB_NAME", "Project", "ProjectError", "StagedSource"]
 
@@ -339,21 +338,9 @@ class Project:
             if f.resolve() not in listed:
                 f.unlink(missing_ok=True)
 
-    @contextmanager
-    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        self.con.execute("BEGIN TRANSACTION")
-        try:
-            yield self.con
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
-        self.con.execute("COMMIT")
-
 
 def _ddl_type(table: Table, column: str) -> str:
-    from sanctionwatch.schema import _duckdb_type
-
-    return _duckdb_type(table[column].type)
+    return duckdb_type(table[column].type)
 
 
 def _pid_of(name: str) -> int | None:
