@@ -22,7 +22,8 @@ def shared_file(relative: str) -> Path:
     """Path of a file under ../shared/data, or skip the test (with the reason) if it is absent."""
     path = SHARED_DATA / relative
     if not path.exists():
-        pytest.skip(f"{relative} is not redistributable here and ../shared/data is absent ({path})")
+        pytest.skip(f"needs ../shared/data/{relative}, which is not copied into the repo "
+                    f"(licence or size), and ../shared/data is absent ({path})")
     return path
 
 
