@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
+import polars as pl
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -354,6 +355,107 @@ def vessel(
             f"{s['distance_nm']:,.0f} nm between fixes; longest gap {s['max_gap_hours'] or 0:,.1f} h; "
             f"median interval {s['median_interval_min'] or 0:,.1f} min"
         )
+
+
+# --- run / events ---------------------------------------------------------------------------
+
+@app.command(epilog="Examples:\n\n`sanctionwatch run case/`  (only vessels with new data)\n\n"
+             "`sanctionwatch run case/ --full --set events.gap_min_hours=12`")
+def run(
+    project_dir: ProjectArg,
+    full: Annotated[bool, typer.Option(help="Re-compute every vessel, not only those with new data.")] = False,
+    settings: SetOpt = None,
+) -> None:
+    """Compute tracks and events (AIS gaps, port visits, spoofing indicators) incrementally.
+
+    Vessels that appear in newly ingested sources are re-computed and their events replaced;
+    re-running with no new data changes nothing. Changed settings re-compute everything.
+    """
+    from sanctionwatch.engines.local import run_local
+
+    project = _open(project_dir, settings=settings)
+    try:
+        with _progress() as progress:
+            task = progress.add_task("vessel groups", total=None)
+            report = run_local(project, full=full,
+                               on_progress=lambda done, total: progress.update(task, completed=done, total=total))
+    finally:
+        project.close()
+    table = Table(title=f"Events computed ({report.vessels_processed:,} vessels, "
+                  f"{report.positions_processed:,} positions, {report.seconds:.1f} s, params {report.params_id})",
+                  title_justify="left")
+    table.add_column("event type")
+    table.add_column("events (re)computed", justify="right")
+    for k, v in report.events_by_type.items():
+        table.add_row(k, f"{v:,}")
+    console.print(table)
+    console.print(f"{report.events_total:,} events in the project."
+                  + ("" if report.new_sources or report.full else " No new data since the last run."))
+
+
+@app.command(epilog="Examples:\n\n`sanctionwatch events case/ --type port_visit --vessel 9179842`\n\n"
+             "`sanctionwatch events case/ --area rajin-port --since 2023-08-01 -o rajin.csv`")
+def events(
+    project_dir: ProjectArg,
+    type: Annotated[list[str] | None, typer.Option("--type", help="Event type(s): ais_gap, port_visit, "
+                                                    "spoofing, ... (repeatable).")] = None,
+    vessel: Annotated[str | None, typer.Option(help="MMSI (9 digits) or IMO (7 digits).")] = None,
+    area: Annotated[str | None, typer.Option(help="Area id (see watched areas), origin or destination.")] = None,
+    since: Annotated[str | None, typer.Option(help="Events starting at or after this UTC date/time.")] = None,
+    limit: Annotated[int, typer.Option(help="Rows to show.")] = 50,
+    out: Annotated[Path | None, typer.Option("--output", "-o", help="Also write all matching events "
+                                             "(.csv or .parquet).")] = None,
+) -> None:
+    """List computed events with filters; optionally export them."""
+    clauses, params = [], []  # type: list[str], list[Any]
+    if type:
+        clauses.append(f"event_type IN ({', '.join('?' * len(type))})")
+        params.extend(type)
+    if vessel:
+        key = vessel.strip().upper().removeprefix("IMO").strip()
+        if not key.isdigit() or len(key) not in (7, 9):
+            raise _fail(f"--vessel {vessel!r}: expected a 9-digit MMSI or 7-digit IMO", Exit.USAGE)
+        if len(key) == 7:
+            clauses.append("mmsi IN (SELECT mmsi FROM identities WHERE imo = ?)")
+        else:
+            clauses.append("mmsi = ?")
+        params.append(int(key))
+    if area:
+        clauses.append("(area_id = ? OR area2_id = ?)")
+        params.extend([area, area])
+    t0 = _parse_time(since, "--since")
+    if t0:
+        clauses.append("start_utc >= ?")
+        params.append(t0)
+    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    project = _open(project_dir, read_only=True)
+    try:
+        if not project.con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'events'").fetchone()[0]:
+            raise _fail(f"no events yet: run `sanctionwatch run {project_dir}` first", Exit.FAILED)
+        df = project.query(f"SELECT * FROM events{where} ORDER BY start_utc, mmsi", params)
+    finally:
+        project.close()
+    if out is not None:
+        if out.suffix.lower() == ".parquet":
+            df.write_parquet(out)
+        elif out.suffix.lower() == ".csv":
+            df.with_columns(pl.col("evidence").list.eval(
+                pl.element().struct.field("source_id") + ":" + pl.element().struct.field("record_no").cast(pl.String)
+            ).list.join(" ")).write_csv(out)
+        else:
+            raise _fail(f"{out.name}: write .csv or .parquet", Exit.USAGE)
+    table = Table(title=f"Events ({min(df.height, limit):,} of {df.height:,})", title_justify="left")
+    for c in ("type", "MMSI", "start (UTC)", "end (UTC)", "area", "to", "conf.", "basis", "evidence"):
+        table.add_column(c)
+    for r in df.head(limit).iter_rows(named=True):
+        table.add_row(r["event_type"], str(r["mmsi"]), f"{r['start_utc']:%Y-%m-%d %H:%M}",
+                      f"{r['end_utc']:%Y-%m-%d %H:%M}" if r["end_utc"] else "", r["area_id"] or "",
+                      r["area2_id"] or "", f"{r['confidence']:.2f}" if r["confidence"] is not None else "",
+                      r["basis"] or "", str(len(r["evidence"] or [])) + " records")
+    console.print(table)
+    if out is not None:
+        console.print(f"Wrote {df.height:,} events to {out}")
 
 
 # --- export ---------------------------------------------------------------------------------

@@ -22,7 +22,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -321,6 +322,17 @@ class Project:
         if stats[0] == 0:
             out.unlink(missing_ok=True)
         return int(stats[0]), stats[1], stats[2]
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One DuckDB transaction: committed when the block ends, rolled back if it raises."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield self.con
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
 
     def _collect_garbage(self) -> None:
         """Remove leftovers of interrupted ingests: staging folders and unlisted Parquet files."""

@@ -1,0 +1,86 @@
+"""The analysis stages, declared once for every engine.
+
+A per-vessel stage is a pure function ``(segmented positions of a group of vessels, config,
+context) -> EVENTS rows``. The local engine calls it on groups of vessels read from the store;
+the Spark engine will call the very same function inside ``groupBy(...).applyInArrow``. A
+stage never knows which engine runs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import polars as pl
+
+from sanctionwatch.config import Config
+
+__all__ = ["PER_VESSEL_STAGES", "StageContext", "VesselStage", "run_vessel_stages"]
+
+
+@dataclass
+class StageContext:
+    """Shared, read-only inputs a stage may need (built lazily, once per run)."""
+
+    config: Config
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def ports(self) -> Any:
+        from sanctionwatch.events.ports import build_port_index
+
+        return build_port_index(self.config)
+
+
+StageFn = Callable[[pl.DataFrame, Config, StageContext], pl.DataFrame]
+
+
+@dataclass(frozen=True)
+class VesselStage:
+    name: str
+    event_types: tuple[str, ...]
+    fn: StageFn
+    doc: str
+
+
+def _gaps(seg: pl.DataFrame, cfg: Config, ctx: StageContext) -> pl.DataFrame:
+    from sanctionwatch.events.gaps import detect_gaps
+
+    return detect_gaps(seg, cfg)
+
+
+def _port_visits(seg: pl.DataFrame, cfg: Config, ctx: StageContext) -> pl.DataFrame:
+    from sanctionwatch.events.port_visits import detect_port_visits
+
+    return detect_port_visits(seg, cfg, ctx.ports)
+
+
+def _spoofing(seg: pl.DataFrame, cfg: Config, ctx: StageContext) -> pl.DataFrame:
+    from sanctionwatch.tracks.spoofing import spoofing_events
+
+    return spoofing_events(seg, cfg, ctx.ports)
+
+
+PER_VESSEL_STAGES: tuple[VesselStage, ...] = (
+    VesselStage("gaps", ("ais_gap",), _gaps, "AIS gaps (going dark), GFW definitions"),
+    VesselStage("port_visits", ("port_visit",), _port_visits, "port visits with entry/exit hysteresis"),
+    VesselStage("spoofing", ("spoofing",), _spoofing, "impossible jumps, positions on land, shared MMSIs"),
+)
+
+
+def run_vessel_stages(
+    positions: pl.DataFrame, config: Config, ctx: StageContext,
+    stages: tuple[VesselStage, ...] = PER_VESSEL_STAGES,
+) -> pl.DataFrame:
+    """Segment the positions of a group of vessels and run every per-vessel stage on them."""
+    from sanctionwatch.events.base import empty_events
+    from sanctionwatch.tracks.segment import segment
+
+    if positions.height == 0:
+        return empty_events()
+    segmented = segment(positions, config)
+    frames = [stage.fn(segmented, config, ctx) for stage in stages]
+    frames = [f for f in frames if f.height]
+    return pl.concat(frames, how="vertical_relaxed") if frames else empty_events()
