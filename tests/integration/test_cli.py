@@ -29,7 +29,8 @@ def project(tmp_path):
     return d
 
 
-COMMANDS = ["init", "ingest", "status", "vessels", "vessel", "export", "settings", "version", "demo"]
+COMMANDS = ["init", "ingest", "status", "vessels", "vessel", "run", "events", "export", "settings", "version",
+            "demo"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

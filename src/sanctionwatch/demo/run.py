@@ -50,6 +50,15 @@ def run_demo(directory: Path, console: Console) -> None:
             more, errs = run_ingest(project, [csv], mapping=mapping, quiet=True)
             reports += more
             errors += errs
+        from sanctionwatch.engines.local import run_local
+
+        with console.status("Computing tracks and events (gaps, port visits, spoofing indicators)..."):
+            events = run_local(project)
+        event_counts = project.query(
+            "SELECT event_type, count(*) AS n FROM events GROUP BY 1 ORDER BY 1").iter_rows()
+        story_visits = project.query(
+            "SELECT area_id, count(*) AS n FROM events WHERE event_type = 'port_visit' AND mmsi = ? "
+            "GROUP BY 1 ORDER BY 2 DESC", [STORY_MMSI]).iter_rows()
         counts = project.table_counts()
         story = project.query(
             "SELECT count(*) n, min(ts_utc) t0, max(ts_utc) t1 FROM {positions} WHERE mmsi = ?", [STORY_MMSI]
@@ -69,10 +78,16 @@ def run_demo(directory: Path, console: Console) -> None:
         + " - the gaps between them are the dark crossings the next stages reconstruct.\n"
     )
     console.print(
+        f"Events ({events.seconds:.1f} s): " + ", ".join(f"{n:,} {t}" for t, n in event_counts)
+        + ".\n  ANGARA's AIS-observed port visits: " + ", ".join(f"{n} at {a}" for a, n in story_visits)
+        + ". Its Rajin trips are mostly dark: they show as long AIS gaps at the Russian end.\n"
+    )
+    console.print(
         "Next:\n"
         f"  sanctionwatch status {project_dir}\n"
         f"  sanctionwatch vessel {project_dir} {STORY_IMO}\n"
+        f"  sanctionwatch events {project_dir} --vessel {STORY_IMO}\n"
         f"  sanctionwatch export {project_dir} -o angara.geojson --mmsi {STORY_MMSI}\n"
-        "Voyage reconstruction, screening, imagery matching and the HTML report are added to this demo "
+        "Dark-voyage reconstruction, screening, imagery matching and the HTML report are added to this demo "
         "as those stages land (see the README's status)."
     )
