@@ -249,6 +249,87 @@ SETTINGS: Mapping[str, Setting] = _registry(
         "sanctionwatch design; GFW labels its anchorages from WPI ports within 4 km "
         "(pipe-anchorages name_anchorages_cfg.yaml label_distance_km)",
     ),
+    # --- events: loitering and encounters ---------------------------------------------------
+    Setting(
+        "events.loitering_max_speed_knots", 2.0,
+        "An hour bucket of a segment is slow when its average implied speed (sum of metres / sum "
+        "of hours since the previous position / 1852) is below this.",
+        "GFW pipe-loitering create_raw_loitering/transforms/calculate_hourly_stats.py; tech docs "
+        "loitering (< 2 kn)", unit="knot", minimum=0,
+    ),
+    Setting(
+        "events.loitering_min_hours", 4.0,
+        "Consecutive slow hours of one segment lasting at least this long are a loitering event.",
+        "GFW carrier-vessel loitering definition (>= 4 h; GFW keeps >= 2 h as the raw minimum)",
+        unit="hour", minimum=0,
+    ),
+    Setting(
+        "events.loitering_min_distance_from_shore_nm", 20.0,
+        "Loitering events whose mean position is closer than this to the coast (Natural Earth "
+        "1:50m) are not emitted; 0 keeps them all.",
+        "GFW published loitering events filter (>= 20 nm from shore)", unit="nautical mile", minimum=0,
+    ),
+    Setting(
+        "events.encounter_resample_minutes", 10.0,
+        "Encounter search resamples each segment linearly onto a grid of this step aligned to "
+        "midnight UTC.",
+        "GFW pipe-encounters create_raw_pipeline.py RESAMPLE_INCREMENT_MINUTES = 10", unit="minute",
+        minimum=1,
+    ),
+    Setting(
+        "events.encounter_max_interpolation_gap_hours", 1.0,
+        "No resampled point is interpolated between two positions this far apart or more.",
+        "GFW pipe-encounters create_raw_pipeline.py MAX_GAP_HOURS = 1", unit="hour", minimum=0.01,
+    ),
+    Setting(
+        "events.encounter_max_distance_m", 500.0,
+        "Two vessels are in contact at a resampled instant when at most this far apart.",
+        "GFW pipe-encounters README max_encounter_dist_km 0.5; Miller et al. 2018 (500 m)",
+        unit="metre", minimum=1, maximum=5000,
+    ),
+    Setting(
+        "events.encounter_min_hours", 2.0,
+        "A run of consecutive in-contact instants of a vessel pair must last at least this long.",
+        "GFW pipe-events encounter-events.sql.j2 (duration > 2 h); Miller et al. 2018 (>= 2 h)",
+        unit="hour", minimum=0,
+    ),
+    Setting(
+        "events.encounter_max_median_speed_knots", 2.0,
+        "A run is an encounter only if the median implied speed of the pair is below this.",
+        "GFW pipe-events encounter-events.sql.j2 median_speed_knots < 2", unit="knot", minimum=0,
+    ),
+    Setting(
+        "events.encounter_min_distance_from_port_km", 10.0,
+        "Runs whose mean position is closer than this to a port (watched areas, WPI points) are "
+        "dropped (GFW measures to its AIS-derived anchorages).",
+        "GFW pipe-encounters merge_pipeline.py filter_by_distance(min_distance_from_port_km=10)",
+        unit="kilometre", minimum=0,
+    ),
+    Setting(
+        "events.encounter_merge_gap_hours", 4.0,
+        "Encounters of the same vessel pair less than this apart are merged into one event.",
+        "GFW pipe-encounters options/merge_options.py --min_hours_between_encounters default 4",
+        unit="hour", minimum=0,
+    ),
+    # --- events: identity changes -----------------------------------------------------------
+    Setting(
+        "events.identity_min_reports", 2,
+        "An identity value (name, call sign, flag, MMSI, IMO) seen in fewer reports than this in "
+        "total for one IMO or MMSI is treated as a garbled static message and ignored by the "
+        "identity-change detector.",
+        "sanctionwatch assumption: AIS type 5/24 bit errors are common and a real identity keeps "
+        "being broadcast (class A every 6 min); GFW's single_ident_min_freq is set at run time, "
+        "not published", unit="report", minimum=1,
+    ),
+    Setting(
+        "events.identity_min_overlap_hours", 1.0,
+        "Two identities of one MMSI (or two MMSIs of one IMO) broadcast at times overlapping by "
+        "at least this long are a shared or spoofed identity (mmsi_multiple_identities), not a "
+        "sequential change.",
+        "sanctionwatch assumption (per-event review); GFW flags an MMSI as spoofed only when "
+        "overlap_hours_multinames > 24 h in a year (tech docs vessel-info-tables.md)",
+        unit="hour", minimum=0,
+    ),
 )
 
 

@@ -82,6 +82,20 @@ def _groups(vessels: pl.DataFrame) -> list[list[int]]:
     return [g for g in groups if g]
 
 
+def _identity_changes(project: Project) -> list[str]:
+    """Identity changes are per IMO and per MMSI across all identities: re-computed as a whole."""
+    from sanctionwatch.events.identity import detect_identity_changes
+
+    events = detect_identity_changes(project.query("SELECT * FROM identities"), project.config)
+    with project.transaction() as con:
+        con.execute("DELETE FROM events WHERE event_type = 'identity_change'")
+        if events.height:
+            con.register("_new_events", conform(events.to_arrow(), EVENTS))
+            con.execute("INSERT INTO events SELECT * FROM _new_events")
+            con.unregister("_new_events")
+    return events.get_column("event_type").to_list()
+
+
 def run_local(project: Project, *, full: bool = False, on_progress: ProgressFn | None = None) -> RunReport:
     """Compute events for the vessels with new data (or all, with ``full``)."""
     started = time.perf_counter()
@@ -112,6 +126,8 @@ def run_local(project: Project, *, full: bool = False, on_progress: ProgressFn |
         report.positions_processed += positions.height
         if on_progress:
             on_progress(i + 1, len(groups))
+    if sources:
+        counts.update(_identity_changes(project))
     now = dt.datetime.now(dt.UTC)
     if sources:
         with project.transaction() as con:
