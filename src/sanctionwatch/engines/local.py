@@ -82,17 +82,36 @@ def _groups(vessels: pl.DataFrame) -> list[list[int]]:
     return [g for g in groups if g]
 
 
+def _replace_events(project: Project, event_type: str, events: pl.DataFrame) -> None:
+    with project.transaction() as con:
+        con.execute("DELETE FROM events WHERE event_type = ?", [event_type])
+        if events.height:
+            con.register("_new_events", conform(events.to_arrow(), EVENTS))
+            con.execute("INSERT INTO events SELECT * FROM _new_events")
+            con.unregister("_new_events")
+
+
+def _encounters(project: Project, ctx: StageContext) -> list[str]:
+    """Encounters are a cross-vessel join (H3 cell x time bucket) over every vessel's track.
+
+    Re-computed over the whole store when there is new data; windowing by time is the next step
+    for stores larger than memory.
+    """
+    from sanctionwatch.events.encounters import detect_encounters
+    from sanctionwatch.tracks.segment import segment
+
+    segmented = segment(project.query("SELECT * FROM {positions}"), project.config)
+    events = detect_encounters(segmented, project.config, ctx.ports)
+    _replace_events(project, "encounter", events)
+    return events.get_column("event_type").to_list()
+
+
 def _identity_changes(project: Project) -> list[str]:
     """Identity changes are per IMO and per MMSI across all identities: re-computed as a whole."""
     from sanctionwatch.events.identity import detect_identity_changes
 
     events = detect_identity_changes(project.query("SELECT * FROM identities"), project.config)
-    with project.transaction() as con:
-        con.execute("DELETE FROM events WHERE event_type = 'identity_change'")
-        if events.height:
-            con.register("_new_events", conform(events.to_arrow(), EVENTS))
-            con.execute("INSERT INTO events SELECT * FROM _new_events")
-            con.unregister("_new_events")
+    _replace_events(project, "identity_change", events)
     return events.get_column("event_type").to_list()
 
 
@@ -128,6 +147,7 @@ def run_local(project: Project, *, full: bool = False, on_progress: ProgressFn |
             on_progress(i + 1, len(groups))
     if sources:
         counts.update(_identity_changes(project))
+        counts.update(_encounters(project, ctx))
     now = dt.datetime.now(dt.UTC)
     if sources:
         with project.transaction() as con:

@@ -63,10 +63,17 @@ def _spoofing(seg: pl.DataFrame, cfg: Config, ctx: StageContext) -> pl.DataFrame
     return spoofing_events(seg, cfg, ctx.ports)
 
 
+def _loitering(seg: pl.DataFrame, cfg: Config, ctx: StageContext) -> pl.DataFrame:
+    from sanctionwatch.events.loitering import detect_loitering
+
+    return detect_loitering(seg, cfg)
+
+
 PER_VESSEL_STAGES: tuple[VesselStage, ...] = (
     VesselStage("gaps", ("ais_gap",), _gaps, "AIS gaps (going dark), GFW definitions"),
     VesselStage("port_visits", ("port_visit",), _port_visits, "port visits with entry/exit hysteresis"),
     VesselStage("spoofing", ("spoofing",), _spoofing, "impossible jumps, positions on land, shared MMSIs"),
+    VesselStage("loitering", ("loitering",), _loitering, "slow for hours away from shore (GFW)"),
 )
 
 
