@@ -458,6 +458,62 @@ def events(
         console.print(f"Wrote {df.height:,} events to {out}")
 
 
+@app.command(epilog="Examples:\n\n`sanctionwatch voyages case/ --from russia_far_east_ports --to dprk_ports "
+             "--since 2023-08-01`\n\n`sanctionwatch voyages case/ --from vostochny-port --to rajin-port --vessel 9179842`")
+def voyages(
+    project_dir: ProjectArg,
+    from_: Annotated[str, typer.Option("--from", help="Area id(s) or group(s), comma-separated.")],
+    to: Annotated[str, typer.Option("--to", help="Area id(s) or group(s), comma-separated.")],
+    since: Annotated[str | None, typer.Option(help="Voyages starting at or after this UTC date/time.")] = None,
+    until: Annotated[str | None, typer.Option(help="Voyages starting before this UTC date/time.")] = None,
+    vessel: Annotated[str | None, typer.Option(help="Only this MMSI (9 digits) or IMO (7 digits).")] = None,
+) -> None:
+    """Count voyages (deliveries) between two areas or groups, observed and inferred from AIS gaps.
+
+    A round trip A -> B -> A counts once. Inferred voyages are hypotheses consistent with a gap
+    (a dark round trip that fits the time at service speed), not observations: their confidence
+    and reasoning are kept with them (`sanctionwatch events --type voyage`).
+    """
+    from sanctionwatch.events.voyages import count_voyages
+
+    project = _open(project_dir, read_only=True)
+    try:
+        has_events = project.con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'events'").fetchone()
+        if not has_events or not has_events[0]:
+            raise _fail(f"no events yet: run `sanctionwatch run {project_dir}` first", Exit.FAILED)
+        events = project.query("SELECT * FROM events WHERE event_type = 'voyage'")
+        mmsis: list[int | None] = [None]
+        if vessel:
+            key = vessel.strip().upper().removeprefix("IMO").strip()
+            if not key.isdigit() or len(key) not in (7, 9):
+                raise _fail(f"--vessel {vessel!r}: expected a 9-digit MMSI or 7-digit IMO", Exit.USAGE)
+            mmsis = ([int(key)] if len(key) == 9 else project.query(
+                "SELECT DISTINCT mmsi FROM identities WHERE imo = ?", [int(key)]).get_column("mmsi").to_list())
+    finally:
+        project.close()
+    try:
+        found = [count_voyages(events, from_, to, _parse_time(since, "--since"), until=_parse_time(until, "--until"),
+                               mmsi=m) for m in mmsis]
+    except ValueError as err:
+        raise _fail(str(err), Exit.USAGE) from None
+    rows = pl.concat([f for f in found if f.height], how="diagonal_relaxed") if any(f.height for f in found) else None
+    n = 0 if rows is None else rows.height
+    observed = 0 if rows is None else rows.filter(pl.col("basis") == "ais").height
+    span = f" since {since}" if since else ""
+    console.print(f"[bold]{n} voyages[/] between {from_} and {to}{span}: {observed} observed in AIS, "
+                  f"{n - observed} inferred from AIS gaps.", highlight=False)
+    if rows is not None:
+        table = Table(title_justify="left")
+        for c in ("MMSI", "departure (UTC)", "arrival (UTC)", "from", "to", "basis", "confidence"):
+            table.add_column(c)
+        for r in rows.sort("start_utc").iter_rows(named=True):
+            table.add_row(str(r["mmsi"]), f"{r['start_utc']:%Y-%m-%d %H:%M}",
+                          f"{r['end_utc']:%Y-%m-%d %H:%M}" if r["end_utc"] else "", r["area_id"] or "",
+                          r["area2_id"] or "", r["basis"] or "", f"{r['confidence']:.2f}")
+        console.print(table)
+
+
 # --- export ---------------------------------------------------------------------------------
 
 @app.command(epilog="Examples:\n\n`sanctionwatch export case/ -o positions.parquet`  (GeoParquet for QGIS)\n\n"

@@ -330,6 +330,39 @@ SETTINGS: Mapping[str, Setting] = _registry(
         "overlap_hours_multinames > 24 h in a year (tech docs vessel-info-tables.md)",
         unit="hour", minimum=0,
     ),
+    # --- events: voyages ----------------------------------------------------------------------
+    Setting(
+        "events.dark_voyage_target_groups", "dprk_ports",
+        "Watched area groups or area ids (comma-separated) whose dark port calls are inferred "
+        "from AIS gaps (inferred voyages are hypotheses, not observations).",
+        "sanctionwatch assumption: the demo watch list (watched_areas.geojson group dprk_ports)",
+    ),
+    Setting(
+        "events.dark_voyage_max_endpoint_distance_km", 50.0,
+        "An AIS gap can hide a voyage only when its OFF and ON positions are each within this "
+        "distance of a port (went dark near port A, reappeared near port A or B).",
+        "sanctionwatch assumption: about 27 nm, beyond the ~20 nm offshore at which the "
+        "documented Rajin runs switched AIS off and on (RUSI/NK Pro reporting; demo scenario)",
+        unit="kilometre", minimum=0,
+    ),
+    Setting(
+        "events.dark_voyage_max_speed_knots", 15.0,
+        "Highest average speed assumed for a dark trip; a round trip to a target port is "
+        "feasible only if the great-circle distance at this speed plus the port stay fits the gap.",
+        "sanctionwatch assumption: typical service speed of small general cargo/container ships",
+        unit="knot", minimum=0.1,
+    ),
+    Setting(
+        "events.dark_voyage_min_port_hours", 6.0,
+        "Shortest port stay (loading or unloading) that an inferred dark port call must leave room for.",
+        "sanctionwatch assumption (a short container (un)loading call)", unit="hour", minimum=0,
+    ),
+    Setting(
+        "events.dark_voyage_slack_scale_hours", 48.0,
+        "Slack (gap minus required time) at which an inferred voyage's confidence falls from 0.7 "
+        "to its floor of 0.3: a gap much longer than needed could hide many other things.",
+        "sanctionwatch assumption", unit="hour", minimum=0,
+    ),
 )
 
 

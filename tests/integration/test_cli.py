@@ -29,7 +29,8 @@ def project(tmp_path):
     return d
 
 
-COMMANDS = ["init", "ingest", "status", "vessels", "vessel", "run", "events", "export", "settings", "version",
+COMMANDS = ["init", "ingest", "status", "vessels", "vessel", "run", "events", "voyages", "export", "settings",
+            "version",
             "demo"]
 
 

@@ -104,3 +104,6 @@ def test_cli_run_and_events(tmp_path):
     assert exported.height == 1  # evidence written as "source_id:line" references
     assert all(re.fullmatch(r"[0-9a-f]{16}:\d+", ref) for ref in exported["evidence"][0].split())
     assert runner.invoke(app, ["run", d]).output.count("No new data") == 1
+    res = runner.invoke(app, ["voyages", d, "--from", "russia_far_east_ports", "--to", "dprk_ports"])
+    assert res.exit_code == 0 and "0 voyages between russia_far_east_ports and dprk_ports" in res.output
+    assert runner.invoke(app, ["voyages", d, "--from", "atlantis", "--to", "dprk_ports"]).exit_code == 2

@@ -8,6 +8,7 @@ ingested and the project is unchanged.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from rich.console import Console
@@ -59,6 +60,11 @@ def run_demo(directory: Path, console: Console) -> None:
         story_visits = project.query(
             "SELECT area_id, count(*) AS n FROM events WHERE event_type = 'port_visit' AND mmsi = ? "
             "GROUP BY 1 ORDER BY 2 DESC", [STORY_MMSI]).iter_rows()
+        from sanctionwatch.events.voyages import count_voyages
+
+        deliveries = count_voyages(project.query("SELECT * FROM events WHERE event_type = 'voyage'"),
+                                   "russia_far_east_ports", "dprk_ports", dt.datetime(2023, 8, 1, tzinfo=dt.UTC),
+                                   mmsi=STORY_MMSI)
         counts = project.table_counts()
         story = project.query(
             "SELECT count(*) n, min(ts_utc) t0, max(ts_utc) t1 FROM {positions} WHERE mmsi = ?", [STORY_MMSI]
@@ -82,12 +88,19 @@ def run_demo(directory: Path, console: Console) -> None:
         + ".\n  ANGARA's AIS-observed port visits: " + ", ".join(f"{n} at {a}" for a, n in story_visits)
         + ". Its Rajin trips are mostly dark: they show as long AIS gaps at the Russian end.\n"
     )
+    observed = deliveries.filter(deliveries["basis"] == "ais").height
+    console.print(
+        f"[bold]ANGARA: {deliveries.height} voyages between Russian Far East ports and Rajin since "
+        f"2023-08-01[/] ({observed} observed in AIS, {deliveries.height - observed} inferred from AIS gaps "
+        "that fit a round trip at 15 kn). Public reporting: at least 11 deliveries (RUSI).\n"
+    )
     console.print(
         "Next:\n"
         f"  sanctionwatch status {project_dir}\n"
         f"  sanctionwatch vessel {project_dir} {STORY_IMO}\n"
         f"  sanctionwatch events {project_dir} --vessel {STORY_IMO}\n"
+        f"  sanctionwatch voyages {project_dir} --from russia_far_east_ports --to dprk_ports --since 2023-08-01\n"
         f"  sanctionwatch export {project_dir} -o angara.geojson --mmsi {STORY_MMSI}\n"
-        "Dark-voyage reconstruction, screening, imagery matching and the HTML report are added to this demo "
+        "Screening, imagery matching and the HTML report are added to this demo "
         "as those stages land (see the README's status)."
     )

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from sanctionwatch.engines.stages import PER_VESSEL_STAGES, StageContext, run_vessel_stages
+from sanctionwatch.engines.stages import PER_VESSEL_EVENT_TYPES, StageContext, run_vessel_stages
 from sanctionwatch.schema import EVENTS, conform
 from sanctionwatch.store import Project
 
@@ -126,8 +126,7 @@ def run_local(project: Project, *, full: bool = False, on_progress: ProgressFn |
     vessels, sources = _vessels_to_process(project, full)
     ctx = StageContext(config)
     report = RunReport(full=full, params_id=config.params_id, new_sources=len(sources))
-    types = sorted({t for s in PER_VESSEL_STAGES for t in s.event_types})
-    type_list = ", ".join(f"'{t}'" for t in types)
+    type_list = ", ".join(f"'{t}'" for t in PER_VESSEL_EVENT_TYPES)
     counts: Counter[str] = Counter()
     groups = _groups(vessels)
     for i, group in enumerate(groups):

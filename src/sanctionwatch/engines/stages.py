@@ -17,7 +17,7 @@ import polars as pl
 
 from sanctionwatch.config import Config
 
-__all__ = ["PER_VESSEL_STAGES", "StageContext", "VesselStage", "run_vessel_stages"]
+__all__ = ["PER_VESSEL_EVENT_TYPES", "PER_VESSEL_STAGES", "StageContext", "VesselStage", "run_vessel_stages"]
 
 
 @dataclass
@@ -89,5 +89,27 @@ def run_vessel_stages(
         return empty_events()
     segmented = segment(positions, config)
     frames = [stage.fn(segmented, config, ctx) for stage in stages]
+    frames.append(_voyages(frames, config))
     frames = [f for f in frames if f.height]
     return pl.concat(frames, how="vertical_relaxed") if frames else empty_events()
+
+
+def _voyages(frames: list[pl.DataFrame], config: Config) -> pl.DataFrame:
+    """Voyages derive from a vessel's own port visits and gaps: observed between consecutive
+    visits, and inferred (dark) where a gap allows a round trip to a watched port."""
+    from sanctionwatch.events.base import empty_events
+    from sanctionwatch.events.voyages import detect_voyages, infer_dark_voyages
+    from sanctionwatch.geo import default_areas
+
+    events = pl.concat([f for f in frames if f.height], how="vertical_relaxed") if any(
+        f.height for f in frames) else empty_events()
+    visits = events.filter(pl.col("event_type") == "port_visit")
+    gaps = events.filter(pl.col("event_type") == "ais_gap")
+    areas = default_areas()
+    parts = [detect_voyages(visits, config, gaps=gaps, areas=areas), infer_dark_voyages(gaps, areas, config)]
+    parts = [p for p in parts if p.height]
+    return pl.concat(parts, how="vertical_relaxed") if parts else empty_events()
+
+
+#: event types the per-vessel step writes (and so replaces when a vessel is re-computed)
+PER_VESSEL_EVENT_TYPES: tuple[str, ...] = (*sorted({t for s in PER_VESSEL_STAGES for t in s.event_types}), "voyage")
