@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import math
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -371,7 +372,9 @@ def run(
     Vessels that appear in newly ingested sources are re-computed and their events replaced;
     re-running with no new data changes nothing. Changed settings re-compute everything.
     """
+    from sanctionwatch.areas import AreaConflictError
     from sanctionwatch.engines.local import run_local
+    from sanctionwatch.geo import AreaFileError
 
     project = _open(project_dir, settings=settings)
     try:
@@ -379,6 +382,8 @@ def run(
             task = progress.add_task("vessel groups", total=None)
             report = run_local(project, full=full,
                                on_progress=lambda done, total: progress.update(task, completed=done, total=total))
+    except (AreaFileError, AreaConflictError) as err:
+        raise _fail(str(err), Exit.INPUT) from None
     finally:
         project.close()
     table = Table(title=f"Events computed ({report.vessels_processed:,} vessels, "
@@ -393,8 +398,43 @@ def run(
                   + ("" if report.new_sources or report.full else " No new data since the last run."))
 
 
+def _json_value(v: Any) -> Any:
+    if isinstance(v, dt.datetime):
+        return (v if v.tzinfo else v.replace(tzinfo=dt.UTC)).astimezone(dt.UTC).isoformat()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+def _write_events_geojson(df: pl.DataFrame, out: Path, params_id: str) -> None:
+    """Events as a GeoJSON FeatureCollection (Point at lon/lat, null geometry without one), written
+    atomically: attrs parsed from attrs_json, evidence as "source_id:record_no" strings."""
+    import json
+    import os
+
+    features = []
+    for row in df.iter_rows(named=True):
+        props = {k: _json_value(v) for k, v in row.items() if k not in ("attrs_json", "evidence")}
+        props["attrs"] = json.loads(row["attrs_json"]) if row.get("attrs_json") else None
+        props["evidence"] = [f"{e['source_id']}:{e['record_no']}" for e in row.get("evidence") or []]
+        lat, lon = props.get("lat_deg"), props.get("lon_deg")
+        geometry = {"type": "Point", "coordinates": [lon, lat]} if lat is not None and lon is not None else None
+        features.append({"type": "Feature", "id": row["event_id"], "geometry": geometry, "properties": props})
+    doc = {"type": "FeatureCollection", "sanctionwatch": {"version": __version__, "params_id": params_id},
+           "features": features}
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        with tmp.open("w", encoding="utf-8") as fh:
+            json.dump(doc, fh, allow_nan=False)
+            fh.write("\n")
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 @app.command(epilog="Examples:\n\n`sanctionwatch events case/ --type port_visit --vessel 9179842`\n\n"
-             "`sanctionwatch events case/ --area rajin-port --since 2023-08-01 -o rajin.csv`")
+             "`sanctionwatch events case/ --area rajin-port --since 2023-08-01 -o rajin.csv`\n\n"
+             "`sanctionwatch events case/ --type port_visit -o visits.geojson`  (map in QGIS)")
 def events(
     project_dir: ProjectArg,
     type: Annotated[list[str] | None, typer.Option("--type", help="Event type(s): ais_gap, port_visit, "
@@ -404,7 +444,7 @@ def events(
     since: Annotated[str | None, typer.Option(help="Events starting at or after this UTC date/time.")] = None,
     limit: Annotated[int, typer.Option(help="Rows to show.")] = 50,
     out: Annotated[Path | None, typer.Option("--output", "-o", help="Also write all matching events "
-                                             "(.csv or .parquet).")] = None,
+                                             "(.csv, .parquet or .geojson).")] = None,
 ) -> None:
     """List computed events with filters; optionally export them."""
     clauses, params = [], []  # type: list[str], list[Any]
@@ -434,6 +474,7 @@ def events(
                 "SELECT count(*) FROM information_schema.tables WHERE table_name = 'events'").fetchone()[0]:
             raise _fail(f"no events yet: run `sanctionwatch run {project_dir}` first", Exit.FAILED)
         df = project.query(f"SELECT * FROM events{where} ORDER BY start_utc, mmsi", params)
+        params_id = project.config.params_id
     finally:
         project.close()
     if out is not None:
@@ -443,8 +484,10 @@ def events(
             df.with_columns(pl.col("evidence").list.eval(
                 pl.element().struct.field("source_id") + ":" + pl.element().struct.field("record_no").cast(pl.String)
             ).list.join(" ")).write_csv(out)
+        elif out.suffix.lower() == ".geojson":
+            _write_events_geojson(df, out, params_id)
         else:
-            raise _fail(f"{out.name}: write .csv or .parquet", Exit.USAGE)
+            raise _fail(f"{out.name}: write .csv, .parquet or .geojson", Exit.USAGE)
     table = Table(title=f"Events ({min(df.height, limit):,} of {df.height:,})", title_justify="left")
     for c in ("type", "MMSI", "start (UTC)", "end (UTC)", "area", "to", "conf.", "basis", "evidence"):
         table.add_column(c)
@@ -512,6 +555,77 @@ def voyages(
                           f"{r['end_utc']:%Y-%m-%d %H:%M}" if r["end_utc"] else "", r["area_id"] or "",
                           r["area2_id"] or "", r["basis"] or "", f"{r['confidence']:.2f}")
         console.print(table)
+
+
+# --- areas ----------------------------------------------------------------------------------
+
+areas_app = typer.Typer(
+    name="areas",
+    help="Watched areas (ports, anchorages, crossings): the packaged defaults plus the project's own "
+    "GeoJSON files in `<project>/areas/`.",
+    epilog="Examples:\n\n`sanctionwatch areas add case/ nampo.geojson`\n\n`sanctionwatch areas list case/`",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+)
+app.add_typer(areas_app)
+
+
+@areas_app.command("add", epilog="Examples:\n\n`sanctionwatch areas add case/ nampo.geojson`\n\n"
+                   "`sanctionwatch areas add case/ export.geojson --name sts-hotspots`\n\n"
+                   "Then `sanctionwatch run case/` re-computes events with the new areas.")
+def areas_add(
+    project_dir: ProjectArg,
+    file: Annotated[Path, typer.Argument(help="GeoJSON FeatureCollection of Points (with radius_m) and "
+                                         "Polygons; properties area_id, name, kind, groups.")],
+    name: Annotated[str | None, typer.Option(help="File name in the project (default: the file's stem).")] = None,
+) -> None:
+    """Validate a watched-area GeoJSON file and add it to the project (`<project>/areas/NAME.geojson`).
+
+    Area ids must be unique across the project's files; a project area with the id of a packaged
+    default area replaces it. The next `sanctionwatch run DIR` re-computes every vessel with the new areas.
+    """
+    from sanctionwatch.areas import AreaConflictError, add_area_file
+    from sanctionwatch.geo import AreaFileError
+
+    project = _open(project_dir, read_only=True)
+    try:
+        try:
+            target, added = add_area_file(project, file, name)
+        except AreaFileError as err:
+            raise _fail(str(err), Exit.INPUT) from None
+        except AreaConflictError as err:
+            raise _fail(str(err), Exit.INPUT) from None
+    finally:
+        project.close()
+    ids = ", ".join(a.area_id for a in added)
+    console.print(f"Added {len(added)} area(s) to {target}: {ids}. "
+                  f"The next `sanctionwatch run {project_dir}` re-computes events with the new areas.", highlight=False)
+
+
+@areas_app.command("list", epilog="Example: `sanctionwatch areas list case/`")
+def areas_list(project_dir: ProjectArg) -> None:
+    """Every watched area in use: packaged defaults and the project's own files."""
+    from sanctionwatch.areas import AreaConflictError, sourced_areas
+    from sanctionwatch.geo import AreaFileError
+
+    project = _open(project_dir, read_only=True)
+    try:
+        rows = sourced_areas(project)
+    except (AreaFileError, AreaConflictError) as err:
+        raise _fail(str(err), Exit.INPUT) from None
+    finally:
+        project.close()
+    table = Table(title=f"Watched areas ({len(rows)})", title_justify="left")
+    for c in ("area_id", "name", "kind", "groups", "shape", "source"):
+        table.add_column(c, overflow="fold")
+    for r in rows:
+        a = r.area
+        shape = f"point r={a.radius_m:,.0f} m" if a.radius_m is not None else a.geometry_type.lower()
+        src = Path(r.source)
+        source = str(src.relative_to(project.path)) if src.is_absolute() and src.is_relative_to(
+            project.path) else r.source
+        table.add_row(a.area_id, a.name, a.kind or "", ", ".join(a.groups), shape, source)
+    console.print(table)
 
 
 # --- export ---------------------------------------------------------------------------------

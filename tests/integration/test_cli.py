@@ -30,7 +30,7 @@ def project(tmp_path):
 
 
 COMMANDS = ["init", "ingest", "status", "vessels", "vessel", "run", "events", "voyages", "export", "settings",
-            "version",
+            "version", "areas",
             "demo"]
 
 

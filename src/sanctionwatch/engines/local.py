@@ -11,6 +11,7 @@ parameters re-compute everything.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from sanctionwatch.areas import project_areas
 from sanctionwatch.engines.stages import PER_VESSEL_EVENT_TYPES, StageContext, run_vessel_stages
 from sanctionwatch.schema import EVENTS, conform
 from sanctionwatch.store import Project
@@ -50,9 +52,20 @@ def _ensure_tables(project: Project) -> None:
                 "processed_utc TIMESTAMPTZ)")
 
 
-def _vessels_to_process(project: Project, full: bool) -> tuple[pl.DataFrame, list[str]]:
+def run_key(project: Project) -> str:
+    """What the events depend on besides the data: the settings and the project's area files.
+
+    A run whose key differs from the one that processed the sources re-computes everything.
+    """
+    h = hashlib.sha256(project.config.params_id.encode())
+    for f in sorted((project.path / "areas").glob("*.geojson")):
+        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def _vessels_to_process(project: Project, full: bool, key: str) -> tuple[pl.DataFrame, list[str]]:
     """(mmsi, n) of the vessels to (re)compute, and the sources that makes processed."""
-    params_id = project.config.params_id
+    params_id = key
     sources = project.query(
         "SELECT s.source_id FROM sources s LEFT JOIN run_sources r USING (source_id) "
         "WHERE s.positions_kept > 0 AND (? OR r.source_id IS NULL OR r.params_id <> ?)",
@@ -120,11 +133,12 @@ def run_local(project: Project, *, full: bool = False, on_progress: ProgressFn |
     started = time.perf_counter()
     _ensure_tables(project)
     config = project.config
-    # Parameters changed since the last run: every vessel is re-computed.
     previous = project.query("SELECT DISTINCT params_id FROM run_sources").get_column("params_id").to_list()
-    full = full or any(p != config.params_id for p in previous)
-    vessels, sources = _vessels_to_process(project, full)
-    ctx = StageContext(config)
+    key = run_key(project)
+    # Settings or areas changed since the last run: every vessel is re-computed.
+    full = full or any(p != key for p in previous)
+    vessels, sources = _vessels_to_process(project, full, key)
+    ctx = StageContext(config, areas=project_areas(project))
     report = RunReport(full=full, params_id=config.params_id, new_sources=len(sources))
     type_list = ", ".join(f"'{t}'" for t in PER_VESSEL_EVENT_TYPES)
     counts: Counter[str] = Counter()
@@ -151,7 +165,7 @@ def run_local(project: Project, *, full: bool = False, on_progress: ProgressFn |
     if sources:
         with project.transaction() as con:
             con.executemany("INSERT OR REPLACE INTO run_sources VALUES (?, ?, ?)",
-                            [[s, config.params_id, now] for s in sources])
+                            [[s, key, now] for s in sources])
     report.events_by_type = dict(sorted(counts.items()))
     report.events_total = int(project.query("SELECT count(*) FROM events").item())
     report.seconds = time.perf_counter() - started

@@ -11,11 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from sanctionwatch.config import Config
+
+if TYPE_CHECKING:
+    from sanctionwatch.geo import Area
 
 __all__ = ["PER_VESSEL_EVENT_TYPES", "PER_VESSEL_STAGES", "StageContext", "VesselStage", "run_vessel_stages"]
 
@@ -26,12 +29,14 @@ class StageContext:
 
     config: Config
     extras: dict[str, Any] = field(default_factory=dict)
+    # Watched areas (e.g. areas.project_areas(project)); None: the packaged defaults.
+    areas: list[Area] | None = None
 
     @cached_property
     def ports(self) -> Any:
         from sanctionwatch.events.ports import build_port_index
 
-        return build_port_index(self.config)
+        return build_port_index(self.config, areas=self.areas)
 
 
 StageFn = Callable[[pl.DataFrame, Config, StageContext], pl.DataFrame]
@@ -89,12 +94,12 @@ def run_vessel_stages(
         return empty_events()
     segmented = segment(positions, config)
     frames = [stage.fn(segmented, config, ctx) for stage in stages]
-    frames.append(_voyages(frames, config))
+    frames.append(_voyages(frames, config, ctx))
     frames = [f for f in frames if f.height]
     return pl.concat(frames, how="vertical_relaxed") if frames else empty_events()
 
 
-def _voyages(frames: list[pl.DataFrame], config: Config) -> pl.DataFrame:
+def _voyages(frames: list[pl.DataFrame], config: Config, ctx: StageContext) -> pl.DataFrame:
     """Voyages derive from a vessel's own port visits and gaps: observed between consecutive
     visits, and inferred (dark) where a gap allows a round trip to a watched port."""
     from sanctionwatch.events.base import empty_events
@@ -105,7 +110,7 @@ def _voyages(frames: list[pl.DataFrame], config: Config) -> pl.DataFrame:
         f.height for f in frames) else empty_events()
     visits = events.filter(pl.col("event_type") == "port_visit")
     gaps = events.filter(pl.col("event_type") == "ais_gap")
-    areas = default_areas()
+    areas = ctx.areas if ctx.areas is not None else default_areas()
     parts = [detect_voyages(visits, config, gaps=gaps, areas=areas), infer_dark_voyages(gaps, areas, config)]
     parts = [p for p in parts if p.height]
     return pl.concat(parts, how="vertical_relaxed") if parts else empty_events()
