@@ -126,3 +126,22 @@ def events_frame(rows: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
 def empty_events() -> pl.DataFrame:
     """A zero-row frame with the EVENTS schema."""
     return pl.DataFrame(schema=EVENTS.polars())  # type: ignore[arg-type]
+
+
+def segmented_input(segmented: pl.DataFrame, *, require_segments: bool = False) -> pl.DataFrame:
+    """The rows a detector works on: positions that belong to a segment, with provenance columns.
+
+    Without a ``segment_id`` column (plain positions) each MMSI is one segment, unless
+    ``require_segments``. Missing ``source_id``/``record_no`` (hand-built inputs) get placeholders
+    so evidence lists keep their shape.
+    """
+    if "segment_id" in segmented.columns or require_segments:
+        df = segmented.filter(pl.col("segment_id").is_not_null())
+    else:
+        df = segmented.with_columns(pl.col("mmsi").cast(pl.String).alias("segment_id"))
+    add = []
+    if "source_id" not in df.columns:
+        add.append(pl.lit("unknown").alias("source_id"))
+    if "record_no" not in df.columns:
+        add.append(pl.lit(0, dtype=pl.Int64).alias("record_no"))
+    return df.with_columns(add) if add else df

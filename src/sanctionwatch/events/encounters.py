@@ -42,7 +42,7 @@ import polars as pl
 import shapely
 
 from sanctionwatch.config import Config
-from sanctionwatch.events.base import empty_events, event_id, events_frame
+from sanctionwatch.events.base import empty_events, event_id, events_frame, segmented_input
 from sanctionwatch.events.loitering import circular_mean_lon_expr
 from sanctionwatch.events.ports import PortIndex, build_port_index
 from sanctionwatch.geo import EARTH_RADIUS_M, haversine_m
@@ -159,17 +159,7 @@ def resample(segmented: pl.DataFrame, step_us: int, max_gap_us: int) -> pl.DataF
     a position. ``speed_knots`` is the implied speed from the previous grid point of the segment
     (null at a segment's first point or after a hole).
     """
-    df = segmented
-    if "segment_id" in df.columns:
-        df = df.filter(pl.col("segment_id").is_not_null())
-    else:
-        df = df.with_columns(pl.col("mmsi").cast(pl.String).alias("segment_id"))
-    add = []
-    if "source_id" not in df.columns:
-        add.append(pl.lit("unknown").alias("source_id"))
-    if "record_no" not in df.columns:
-        add.append(pl.lit(0, dtype=pl.Int64).alias("record_no"))
-    df = df.with_columns(add) if add else df
+    df = segmented_input(segmented)
     raw = (
         df.filter(pl.col("lat_deg").is_finite() & pl.col("lon_deg").is_finite())
         .select(

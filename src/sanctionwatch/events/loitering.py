@@ -31,7 +31,7 @@ import numpy as np
 import polars as pl
 
 from sanctionwatch.config import Config
-from sanctionwatch.events.base import empty_events, event_id, events_frame
+from sanctionwatch.events.base import empty_events, event_id, events_frame, segmented_input
 from sanctionwatch.geo import LandMask, land_mask
 from sanctionwatch.tracks.segment import METRES_PER_NM
 from sanctionwatch.tracks.summary import haversine_expr
@@ -104,17 +104,7 @@ def detect_loitering(segmented: pl.DataFrame, config: Config, *, land: LandMask 
 
 
 def _prepare(segmented: pl.DataFrame) -> pl.DataFrame:
-    df = segmented
-    if "segment_id" in df.columns:
-        df = df.filter(pl.col("segment_id").is_not_null())
-    else:
-        df = df.with_columns(pl.col("mmsi").cast(pl.String).alias("segment_id"))
-    add = []
-    if "source_id" not in df.columns:
-        add.append(pl.lit("unknown").alias("source_id"))
-    if "record_no" not in df.columns:
-        add.append(pl.lit(0, dtype=pl.Int64).alias("record_no"))
-    df = df.with_columns(add) if add else df
+    df = segmented_input(segmented)
     df = df.filter(pl.col("lat_deg").is_finite() & pl.col("lon_deg").is_finite())
     order = ["segment_id", "ts_utc", "source_id", "record_no"]
     return df.select("mmsi", *order, "lat_deg", "lon_deg").sort(order)

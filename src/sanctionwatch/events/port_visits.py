@@ -53,7 +53,7 @@ import numpy.typing as npt
 import polars as pl
 
 from sanctionwatch.config import Config
-from sanctionwatch.events.base import empty_events, event_id, events_frame, from_epoch_us
+from sanctionwatch.events.base import empty_events, event_id, events_frame, from_epoch_us, segmented_input
 from sanctionwatch.events.ports import ZONE_IN, ZONE_OUT, PortIndex, build_port_index
 from sanctionwatch.geo import haversine_m
 from sanctionwatch.tracks.quality import clean_sog_knots, float_column
@@ -400,13 +400,7 @@ def _epoch_us(ts: dt.datetime) -> int:
 
 
 def _prepare(segmented: pl.DataFrame) -> pl.DataFrame:
-    df = segmented.filter(pl.col("segment_id").is_not_null())
-    add = []
-    if "source_id" not in df.columns:
-        add.append(pl.lit("unknown").alias("source_id"))
-    if "record_no" not in df.columns:
-        add.append(pl.lit(0, dtype=pl.Int64).alias("record_no"))
-    df = df.with_columns(add) if add else df
+    df = segmented_input(segmented, require_segments=True)
     return df.sort("segment_id", "ts_utc", "source_id", "record_no").with_columns(
         pl.col("ts_utc").dt.epoch("us").alias("_t_us")
     )
