@@ -139,6 +139,11 @@ def segmented_input(segmented: pl.DataFrame, *, require_segments: bool = False) 
         df = segmented.filter(pl.col("segment_id").is_not_null())
     else:
         df = segmented.with_columns(pl.col("mmsi").cast(pl.String).alias("segment_id"))
+    return with_provenance(df)
+
+
+def with_provenance(df: pl.DataFrame) -> pl.DataFrame:
+    """Add placeholder ``source_id``/``record_no`` to hand-built inputs so evidence keeps its shape."""
     add = []
     if "source_id" not in df.columns:
         add.append(pl.lit("unknown").alias("source_id"))

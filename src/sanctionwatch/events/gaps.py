@@ -37,7 +37,7 @@ import numpy as np
 import polars as pl
 
 from sanctionwatch.config import Config
-from sanctionwatch.events.base import empty_events, event_id, events_frame
+from sanctionwatch.events.base import empty_events, event_id, events_frame, with_provenance
 from sanctionwatch.geo import LandMask, land_mask
 from sanctionwatch.tracks.segment import METRES_PER_NM, sort_columns
 from sanctionwatch.tracks.summary import haversine_expr
@@ -64,7 +64,7 @@ class GapDetector:
         df = segmented
         if "segment_id" in df.columns:  # unusable positions (no segment) say nothing about the transponder
             df = df.filter(pl.col("segment_id").is_not_null())
-        df = _with_evidence_cols(df).sort(sort_columns(df)).with_row_index("_i")
+        df = with_provenance(df).sort(sort_columns(df)).with_row_index("_i")
         if df.height == 0:
             return empty_events()
         gaps = _closed_gaps(df, min_gap_h)
@@ -147,16 +147,6 @@ def detect_gaps(
     """AIS gap events (EVENTS schema) from positions of one or many vessels; see module docstring."""
     return GapDetector(config, until_utc=until_utc).detect(segmented)
 
-
-def _with_evidence_cols(df: pl.DataFrame) -> pl.DataFrame:
-    add = []
-    if "segment_id" not in df.columns:
-        add.append(pl.lit(None, dtype=pl.String).alias("segment_id"))
-    if "source_id" not in df.columns:
-        add.append(pl.lit("unknown").alias("source_id"))
-    if "record_no" not in df.columns:
-        add.append(pl.lit(0, dtype=pl.Int64).alias("record_no"))
-    return df.with_columns(add) if add else df
 
 
 _CARRY = ("ts_utc", "lat_deg", "lon_deg", "segment_id", "source_id", "record_no")

@@ -26,7 +26,7 @@ import numpy as np
 import polars as pl
 
 from sanctionwatch.config import Config
-from sanctionwatch.events.base import empty_events, event_id, events_frame
+from sanctionwatch.events.base import empty_events, event_id, events_frame, with_provenance
 from sanctionwatch.events.ports import ZONE_OUT, PortIndex, build_port_index
 from sanctionwatch.geo import LandMask, haversine_m, land_mask
 from sanctionwatch.tracks.segment import FLAG_SPEED, METRES_PER_NM, sort_columns
@@ -66,7 +66,7 @@ def spoofing_events(
     df = segmented.filter(pl.col("segment_id").is_not_null()).sort(sort_columns(segmented))
     if df.height == 0:
         return empty_events()
-    df = _with_evidence_cols(df)
+    df = with_provenance(df)
     params_id = config.params_id
     rows = [
         *_jump_rows(df, params_id),
@@ -75,14 +75,6 @@ def spoofing_events(
     ]
     return events_frame(rows)
 
-
-def _with_evidence_cols(df: pl.DataFrame) -> pl.DataFrame:
-    add = []
-    if "source_id" not in df.columns:
-        add.append(pl.lit("unknown").alias("source_id"))
-    if "record_no" not in df.columns:
-        add.append(pl.lit(0, dtype=pl.Int64).alias("record_no"))
-    return df.with_columns(add) if add else df
 
 
 def _row(kind: str, mmsi: int, segment_id: str, start: dt.datetime, end: dt.datetime, lat: float, lon: float,
