@@ -28,6 +28,10 @@ __all__ = [
     "EVENTS",
     "FINDINGS",
     "IDENTITIES",
+    "LISTS",
+    "LIST_ENTRIES",
+    "LIST_RELATIONS",
+    "MATCHES",
     "POSITIONS",
     "QUARANTINE",
     "SIGHTINGS",
@@ -399,9 +403,118 @@ FINDINGS = Table(
     key=("finding_id",),
 )
 
+# --- sanctions lists and screening (screening issue) ---------------------------------------
+
+LISTS = Table(
+    "lists",
+    "One loaded version of a sanctions list or watchlist. Loading a newer version of the same "
+    "list (same list_name) adds a row; older versions stay, so designations and delistings "
+    "can be dated.",
+    (
+        Field("list_id", pa.string(), "Id of this version: first 16 hex digits of the SHA-256 over "
+              "its files' hashes.", nullable=False),
+        Field("list_name", pa.string(), "Name the list is known by in this project (e.g. 'ofac-sdn'); "
+              "versions of one list share it.", nullable=False),
+        Field("format", pa.string(), "Loader used (ofac_csv, ofac_xml, eu_ftm_csv, un_xml, ftm_json, "
+              "watchlist_csv).", nullable=False),
+        Field("as_of_utc", UTC_TS, "Publication date of this version.", nullable=False),
+        Field("as_of_basis", pa.string(), "Where as_of_utc comes from: 'file' (a date inside the file), "
+              "'option' (--as-of), 'mtime' (the file's modification time).", nullable=False),
+        Field("paths", pa.list_(pa.string()), "Absolute paths of the files read.", nullable=False),
+        Field("source_ids", pa.list_(pa.string()), "Source id of each file read.", nullable=False),
+        Field("loaded_utc", UTC_TS, "When the load committed.", nullable=False),
+        Field("n_entries", pa.int64(), "Entries loaded.", nullable=False),
+        Field("n_vessels", pa.int64(), "Entries with schema Vessel.", nullable=False),
+        Field("n_relations", pa.int64(), "Relations loaded.", nullable=False),
+        Field("params_json", pa.string(), "Loader options as JSON.", nullable=False),
+        Field("tool_version", pa.string(), "sanctionwatch version that loaded the list.", nullable=False),
+    ),
+    key=("list_id",),
+)
+
+LIST_ENTRIES = Table(
+    "list_entries",
+    "One entry of a loaded list (a vessel, company, organisation or person), in FollowTheMoney "
+    "terms: names, former names and the identifiers vessels are screened on.",
+    (
+        Field("list_id", pa.string(), "List version the entry belongs to.", nullable=False),
+        Field("entry_id", pa.string(), "The list's own id (OFAC ent_num, EU recordId, UN "
+              "REFERENCE_NUMBER, FtM id, watchlist row id).", nullable=False),
+        Field("schema", pa.string(), "FtM schema: Vessel, Company, Organization, LegalEntity, Person, "
+              "Asset, Airplane.", nullable=False),
+        Field("name", pa.string(), "Primary name as listed.", nullable=False),
+        Field("aliases", pa.list_(pa.string()), "Other current names (a.k.a., alias, weakAlias)."),
+        Field("past_names", pa.list_(pa.string()), "Former names (f.k.a., previousName, pastNames)."),
+        Field("imo", pa.int32(), "IMO number (ship number for vessels, company number for companies) "
+              "when the text holds 7 digits."),
+        Field("imo_raw", pa.string(), "IMO number exactly as written in the list."),
+        Field("imo_valid", pa.bool_(), "Ship IMO check digit is correct (null when no IMO or not a vessel)."),
+        Field("mmsis", pa.list_(pa.int32()), "MMSIs given by the list."),
+        Field("call_sign", pa.string(), "Radio call sign."),
+        Field("flag_iso2", pa.string(), "Flag (vessels), ISO 3166-1 alpha-2."),
+        Field("past_flags_iso2", pa.list_(pa.string()), "Former flags, ISO 3166-1 alpha-2."),
+        Field("vessel_type", pa.string(), "Vessel type as listed."),
+        Field("countries_iso2", pa.list_(pa.string()), "Countries of the entity (nationality, address, "
+              "jurisdiction), ISO 3166-1 alpha-2."),
+        Field("programs", pa.list_(pa.string()), "Sanctions programmes / regimes / annexes."),
+        Field("listed_on_utc", UTC_TS, "Designation date when the list states it."),
+        Field("remarks", pa.string(), "Free text from the list (remarks, reason, notes)."),
+        *_provenance(),
+    ),
+    key=("list_id", "entry_id"),
+)
+
+LIST_RELATIONS = Table(
+    "list_relations",
+    "A link stated by a list between an entry and another party: owner, operator, manager, "
+    "director, linked to.",
+    (
+        Field("list_id", pa.string(), "List version.", nullable=False),
+        Field("subject_id", pa.string(), "Entry the relation starts from (e.g. the vessel).", nullable=False),
+        Field("relation", pa.string(), "owner, operator, manager, director, linked_to, associate.",
+              nullable=False),
+        Field("object_id", pa.string(), "Entry id of the other party in the same list, when resolved."),
+        Field("object_name", pa.string(), "Name of the other party as written.", nullable=False),
+        Field("start_utc", UTC_TS, "Start of the relation when stated."),
+        *_provenance(),
+    ),
+    key=("list_id", "subject_id", "relation", "object_name"),
+)
+
+MATCHES = Table(
+    "matches",
+    "A screening result: a vessel seen in AIS matched to a list entry, with score and reasons.",
+    (
+        Field("match_id", pa.string(), "Deterministic id: hash of mmsi, list version, entry and params.",
+              nullable=False),
+        Field("mmsi", pa.int32(), "AIS vessel (MMSI) screened.", nullable=False),
+        Field("ais_name", pa.string(), "Name the vessel broadcast (the best-matching one)."),
+        Field("ais_imo", pa.int32(), "IMO the vessel broadcast (the best-matching one)."),
+        Field("list_name", pa.string(), "List matched.", nullable=False),
+        Field("list_id", pa.string(), "List version matched.", nullable=False),
+        Field("entry_id", pa.string(), "Entry matched.", nullable=False),
+        Field("entry_name", pa.string(), "Entry's primary name.", nullable=False),
+        Field("entry_schema", pa.string(), "Entry's FtM schema.", nullable=False),
+        Field("score", pa.float32(), "Match score in [0, 1] (see docs/screening.md).", nullable=False),
+        Field("status", pa.string(), "'match' (score >= screening.match_threshold) or 'possible'.",
+              nullable=False),
+        Field("entry_status", pa.string(), "'listed' in the latest version of the list, or 'delisted'.",
+              nullable=False),
+        Field("reasons", pa.list_(pa.string()), "Why: each feature and qualifier that counted.",
+              nullable=False),
+        Field("first_seen_utc", UTC_TS, "First AIS report of a matching identity."),
+        Field("last_seen_utc", UTC_TS, "Last AIS report of a matching identity."),
+        Field("evidence", pa.list_(EVIDENCE_REF), "AIS records behind the match (identity rows) and the "
+              "list record."),
+        Field("params_id", pa.string(), "Hash of the frozen config used."),
+    ),
+    key=("match_id",),
+)
+
 TABLES: dict[str, Table] = {
     t.name: t
-    for t in (POSITIONS, IDENTITIES, QUARANTINE, SOURCES, DETECTIONS, SIGHTINGS, EVENTS, FINDINGS)
+    for t in (POSITIONS, IDENTITIES, QUARANTINE, SOURCES, DETECTIONS, SIGHTINGS, EVENTS, FINDINGS,
+              LISTS, LIST_ENTRIES, LIST_RELATIONS, MATCHES)
 }
 
 

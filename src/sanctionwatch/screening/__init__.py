@@ -1,1 +1,1 @@
-"""screening."""
+"""Screening: load sanctions lists and watchlists, match AIS vessels against them, build networks."""

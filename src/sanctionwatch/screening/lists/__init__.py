@@ -1,0 +1,1 @@
+"""Sanctions list and watchlist loaders (one module per publisher's format)."""
