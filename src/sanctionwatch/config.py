@@ -363,6 +363,71 @@ SETTINGS: Mapping[str, Setting] = _registry(
         "to its floor of 0.3: a gap much longer than needed could hide many other things.",
         "sanctionwatch assumption", unit="hour", minimum=0,
     ),
+    # --- screening ------------------------------------------------------------------------------
+    Setting(
+        "screening.match_threshold", 0.70,
+        "Matches scoring at least this are reported as 'match'; lower ones down to "
+        "screening.cutoff as 'possible' (to review).",
+        "yente settings.py SCORE_THRESHOLD = 0.70", minimum=0, maximum=1,
+    ),
+    Setting(
+        "screening.cutoff", 0.50,
+        "Candidates scoring below this are not reported.",
+        "yente settings.py SCORE_CUTOFF = 0.50", minimum=0, maximum=1,
+    ),
+    Setting(
+        "screening.imo_weight", 0.95,
+        "Score of an exact IMO match (both check digits valid).",
+        "nomenklatura logic_v2 vessel_imo_mmsi_match weight 0.95", minimum=0, maximum=1,
+    ),
+    Setting(
+        "screening.mmsi_weight", 0.80,
+        "Score of an MMSI listed for the entry while the ship broadcast no conflicting IMO. Lower "
+        "than IMO because MMSIs are reassigned on sale and reflagging.",
+        "nomenklatura logic_v2 compares MMSIs in the same 0.95 feature; lowered here per GFW "
+        "vessel-identity.md (MMSIs are reused) and domain.md 5.2", minimum=0, maximum=1,
+    ),
+    Setting(
+        "screening.call_sign_weight", 0.60,
+        "Score of an identical call sign (at least 4 characters) when no number matched.",
+        "nomenklatura logic_v2 identifier_match weight 0.85, lowered: call signs are reissued "
+        "with flags", minimum=0, maximum=1,
+    ),
+    Setting(
+        "screening.name_weight", 0.65,
+        "Score of an identical name (current, alias or former) with no number to compare; scaled by "
+        "the name similarity. Below match_threshold on purpose: a name alone is brittle and needs "
+        "a flag or call sign to become a match.",
+        "OpenSanctions maritime.yml ('more brittle matching on name'); nomenklatura logic_v2 "
+        "name weight 1.0, lowered for vessels", minimum=0, maximum=1,
+    ),
+    Setting(
+        "screening.name_min_similarity", 0.85,
+        "Names less similar than this (after normalisation, see docs/screening.md) are not "
+        "candidates.", "sanctionwatch: tuned on OFAC aliases (docs/screening.md)", minimum=0, maximum=1,
+    ),
+    Setting(
+        "screening.imo_mismatch_penalty", 0.50,
+        "Subtracted when both sides give valid but different IMO numbers: almost certainly two "
+        "ships that share a name.", "sanctionwatch assumption (IMO numbers are permanent)",
+        minimum=0, maximum=1,
+    ),
+    Setting(
+        "screening.flag_bonus", 0.10,
+        "Added to a name-based score when the AIS flag (from the MMSI) equals the listed flag; "
+        "subtracted when they differ.", "nomenklatura logic_v2 country mismatch qualifier -0.2, "
+        "halved: reflagging is common in sanctions evasion", minimum=0, maximum=1,
+    ),
+    Setting(
+        "screening.call_sign_bonus", 0.20,
+        "Added to a name-based score when the call signs agree.", "sanctionwatch assumption",
+        minimum=0, maximum=1,
+    ),
+    Setting(
+        "screening.name_agreement_bonus", 0.05,
+        "Added to a number-based (IMO/MMSI) score when the name also agrees (similarity >= 0.9).",
+        "sanctionwatch assumption", minimum=0, maximum=1,
+    ),
 )
 
 
