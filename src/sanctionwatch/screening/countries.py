@@ -15,6 +15,8 @@ import re
 from functools import lru_cache
 from importlib import resources
 
+from anyascii import anyascii
+
 __all__ = ["country_iso2", "country_table"]
 
 # Spellings seen in OFAC, EU, UN and OpenSanctions data that the reference tables lack.
@@ -38,6 +40,11 @@ _EXTRA = {
     "EAST TIMOR": "TL", "TIMOR LESTE": "TL", "ESWATINI": "SZ", "SWAZILAND": "SZ",
     "UNITED ARAB EMIRATES": "AE", "UAE": "AE", "TURKEY": "TR", "TURKIYE": "TR", "CZECHIA": "CZ",
     "NORTH MACEDONIA": "MK", "SERBIA": "RS", "KOSOVO": "XK", "PALESTINE": "PS", "UNKNOWN": "",
+    "CHINA HONG KONG SPECIAL ADMINISTRATIVE REGION": "HK", "HONG KONG SAR": "HK", "MACAO SAR": "MO",
+    "CAYMAN ISLANDS": "KY", "GIBRALTAR": "GI", "JERSEY": "JE", "GUERNSEY": "GG", "BERMUDA": "BM",
+    "ARUBA": "AW", "MAN ISLE OF": "IM", "ISLE OF MAN": "IM", "WEST BANK": "PS", "GAZA STRIP": "PS",
+    "NETHERLANDS ANTILLES": "AN",  # ISO code withdrawn in 2010; kept because old list entries use it
+    "BRITISH VIRGIN ISLANDS": "VG", "VIRGIN ISLANDS BRITISH": "VG", "VIRGIN ISLANDS US": "VI",
 }
 
 # Parenthesised qualifiers ITU adds: "Cyprus (Republic of)" -> "CYPRUS".
@@ -46,7 +53,7 @@ _PAREN = re.compile(r"\s*\([^)]*\)")
 
 def _key(name: str) -> str:
     """Upper case, '&' as AND, punctuation to spaces, 'THE' dropped: 'Bahamas, The' = 'BAHAMAS'."""
-    up = name.upper().replace("&", " AND ").replace("'", "").replace("’", "")
+    up = anyascii(name).upper().replace("&", " AND ").replace("'", "")  # "Türkiye" -> "TURKIYE"
     return " ".join(w for w in re.sub(r"[^A-Z0-9]+", " ", up).split() if w != "THE")
 
 
