@@ -35,6 +35,9 @@ from sanctionwatch.clikit import (
     console,
     err_console,
 )
+from sanctionwatch.screening.commands import lists_app
+from sanctionwatch.screening.commands import network as network_command
+from sanctionwatch.screening.commands import screen as screen_command
 
 app = typer.Typer(
     name="sanctionwatch",
@@ -583,6 +586,17 @@ def areas_list(project_dir: ProjectArg) -> None:
             project.path) else r.source
         table.add_row(a.area_id, a.name, a.kind or "", ", ".join(a.groups), shape, source)
     console.print(table)
+
+
+# --- lists, screening, network (screening/commands.py) ----------------------------------------
+
+app.add_typer(lists_app)
+app.command("screen", epilog="Examples:\n\n`sanctionwatch screen case/`\n\n"
+            "`sanctionwatch screen case/ --status match -o matches.csv`\n\n"
+            "`sanctionwatch screen case/ --set screening.match_threshold=0.8 --full`")(screen_command)
+app.command("network", epilog="Examples:\n\n`sanctionwatch network case/ 9179842`  (IMO)\n\n"
+            "`sanctionwatch network case/ \"M LEASING LLC\" --depth 3`\n\n"
+            "`sanctionwatch network case/ -o network.graphml`  (whole network for Gephi)")(network_command)
 
 
 # --- export ---------------------------------------------------------------------------------

@@ -149,7 +149,9 @@ class Project:
             tmp = path / ".staging" / "duckdb_tmp"
             tmp.mkdir(parents=True, exist_ok=True)
             con.execute(f"SET temp_directory = '{tmp.as_posix()}'")
-        version = con.execute("SELECT value FROM meta WHERE key = 'store_format_version'").fetchone()
+        # fetchall, not fetchone: DuckDB 2 refuses the next query while a result is half-read
+        found = con.execute("SELECT value FROM meta WHERE key = 'store_format_version'").fetchall()
+        version = found[0] if found else None
         if version is None or int(version[0]) > STORE_FORMAT_VERSION:
             con.close()
             raise ProjectError(f"{path}: store format {version} is newer than this sanctionwatch understands")

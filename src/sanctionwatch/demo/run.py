@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.panel import Panel
@@ -65,6 +66,8 @@ def run_demo(directory: Path, console: Console) -> None:
         deliveries = count_voyages(project.query("SELECT * FROM events WHERE event_type = 'voyage'"),
                                    "russia_far_east_ports", "dprk_ports", dt.datetime(2023, 8, 1, tzinfo=dt.UTC),
                                    mmsi=STORY_MMSI)
+        with console.status("Loading sanctions lists and screening every vessel..."):
+            screened = _screen(project, inputs)
         counts = project.table_counts()
         story = project.query(
             "SELECT count(*) n, min(ts_utc) t0, max(ts_utc) t1 FROM {positions} WHERE mmsi = ?", [STORY_MMSI]
@@ -94,6 +97,7 @@ def run_demo(directory: Path, console: Console) -> None:
         f"2023-08-01[/] ({observed} observed in AIS, {deliveries.height - observed} inferred from AIS gaps "
         "that fit a round trip at 15 kn). Public reporting: at least 11 deliveries (RUSI).\n"
     )
+    _print_screening(console, *screened)
     console.print(
         "Next:\n"
         f"  sanctionwatch status {project_dir}\n"
@@ -101,6 +105,43 @@ def run_demo(directory: Path, console: Console) -> None:
         f"  sanctionwatch events {project_dir} --vessel {STORY_IMO}\n"
         f"  sanctionwatch voyages {project_dir} --from russia_far_east_ports --to dprk_ports --since 2023-08-01\n"
         f"  sanctionwatch export {project_dir} -o angara.geojson --mmsi {STORY_MMSI}\n"
-        "Screening, imagery matching and the HTML report are added to this demo "
-        "as those stages land (see the README's status)."
+        f"  sanctionwatch screen {project_dir} --status match\n"
+        f"  sanctionwatch network {project_dir} {STORY_IMO} --depth 2\n"
+        "Imagery matching and the HTML report are added to this demo as those stages land "
+        "(see the README's status)."
     )
+
+
+def _screen(project: Project, inputs: Path) -> tuple[list[Any], Any, list[Any]]:
+    """Load the demo's lists (real OFAC rows, a simulated analyst watchlist) and screen the fleet."""
+    from sanctionwatch.demo.lists import WATCHLIST_NAME
+    from sanctionwatch.screening.catalog import add_list
+    from sanctionwatch.screening.network import build_graph, neighbourhood
+    from sanctionwatch.screening.screen import screen_project, screening_results
+
+    loaded = [add_list(project, inputs / "lists" / "ofac" / "sdn.csv"),
+              add_list(project, inputs / "lists" / WATCHLIST_NAME, name="analyst-watchlist")]
+    screen_project(project)
+    results = screening_results(project)
+    graph = build_graph(project)
+    around = neighbourhood(graph, [f"mmsi:{STORY_MMSI}"], 3) if f"mmsi:{STORY_MMSI}" in graph else []
+    return loaded, results, around
+
+
+def _print_screening(console: Console, loaded: list[Any], results: Any, around: list[Any]) -> None:
+    from rich.table import Table
+
+    console.print("Lists: " + "; ".join(f"{r.list_name} ({r.n_entries} entries, {r.n_vessels} vessels)"
+                                        for r in loaded))
+    table = Table(title="Screening: AIS vessels matched to list entries", title_justify="left")
+    for c in ("vessel (AIS)", "list entry", "score", "status", "why"):
+        table.add_column(c, overflow="fold")
+    for r in results.iter_rows(named=True):
+        table.add_row(f"{r['ais_name'] or '?'} MMSI {r['mmsi']}", f"{r['list_name']}: {r['entry_name']} "
+                      f"[{r['entry_id']}]", f"{r['score']:.2f}", r["status"], "; ".join(r["reasons"]))
+    console.print(table)
+    linked = [n for n in around if n.kind in ("entry", "party") and n.name != "ANGARA"]
+    if linked:
+        console.print("ANGARA's network (steps from the AIS vessel): "
+                      + ", ".join(f"{n.name} ({n.hops})" for n in linked[:8])
+                      + f". Explore it with `sanctionwatch network DIR {STORY_IMO}`.\n")

@@ -16,6 +16,7 @@ from typing import Any
 
 from sanctionwatch.demo.background import plan_fleet
 from sanctionwatch.demo.document import write_scenario_md
+from sanctionwatch.demo.lists import write_lists
 from sanctionwatch.demo.reception import receive_all
 from sanctionwatch.demo.truth import build_truth, write_truth
 from sanctionwatch.demo.writers import write_nmea_logs, write_satellite_csv, write_satellite_mapping
@@ -77,9 +78,9 @@ class ScenarioManifest:
         return self.out_dir / README_FILE
 
 
-def _described(path: Path, kind: str, **kw: Any) -> ScenarioFile:
+def _described(path: Path, kind: str, *, name: str | None = None, **kw: Any) -> ScenarioFile:
     data = path.read_bytes()
-    return ScenarioFile(path.name, kind, len(data), hashlib.sha256(data).hexdigest(), **kw)
+    return ScenarioFile(name or path.name, kind, len(data), hashlib.sha256(data).hexdigest(), **kw)
 
 
 def build_scenario(out_dir: Path, *, seed: int = DEFAULT_SEED, scale: float = 1.0) -> ScenarioManifest:
@@ -101,6 +102,7 @@ def build_scenario(out_dir: Path, *, seed: int = DEFAULT_SEED, scale: float = 1.
                         noise_lines={k: tuple(v) for k, v in sorted(f.noise_lines.items())}) for f in nmea]
     files.append(_described(csv_path, "csv", position_messages=sat_rows))
     files.append(_described(mapping_path, "mapping"))
+    files.extend(_described(p, "list", name=p.relative_to(out_dir).as_posix()) for p in write_lists(out_dir))
     files.append(_described(truth_path, "truth"))
     counts = {
         "vessels": len(plans),

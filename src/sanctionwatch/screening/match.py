@@ -28,6 +28,7 @@ grows with the number of distinct names, not with identities x entries Python ca
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +50,7 @@ __all__ = ["MatchParams", "candidate_pairs", "score_pair", "screen_subjects"]
 MIN_CALL_SIGN_LENGTH = 4  # shorter call signs collide too easily
 MIN_NAME_LENGTH = 3  # compact names shorter than this are compared only for equality
 NAME_AGREES = 0.9  # similarity above which a name "agrees" with a number match
+_SYNTHETIC_NAME = re.compile(r"^(IMO|MMSI) \d+$")  # name a watchlist gives an entry listed by number only
 _CDIST_CELLS = 20_000_000  # bound of one cdist block (uint8 cells): about 20 MB
 
 
@@ -211,7 +213,7 @@ def score_pair(subject: dict[str, Any], entry: dict[str, Any], params: MatchPara
         if sim >= NAME_AGREES and listed_name is not None:
             score += params.name_agreement_bonus
             reasons.append(f"name agrees: {subject.get('name')!r} ~ {kind} {listed_name!r}")
-        elif subject.get("name") and entry.get("name"):
+        elif subject.get("name") and entry.get("name") and not _SYNTHETIC_NAME.match(entry["name"]):
             reasons.append(f"broadcast name {subject.get('name')!r} differs from listed {entry['name']!r}")
     else:
         if top_kind == "name" and cs_equal:
