@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from sanctionwatch.screening.lists.base import LoadedList
-from sanctionwatch.screening.lists.ftm import EuFtmCsvLoader
+from sanctionwatch.screening.lists.eu import EuFtmCsvLoader
 from sanctionwatch.screening.lists.un import UnXmlLoader
 from tests.conftest import shared_file
 

@@ -14,7 +14,8 @@ import pytest
 
 from sanctionwatch.schema import LIST_ENTRIES, LIST_RELATIONS
 from sanctionwatch.screening.lists.base import ENTRY_COLUMNS, RELATION_COLUMNS, ListError, LoadedList
-from sanctionwatch.screening.lists.ftm import EuFtmCsvLoader, FtmJsonLoader, utc_date
+from sanctionwatch.screening.lists.eu import EuFtmCsvLoader
+from sanctionwatch.screening.lists.ftm import FtmJsonLoader, utc_date
 from sanctionwatch.screening.lists.un import UnXmlLoader
 from tests.conftest import TEST_DATA
 
@@ -116,7 +117,7 @@ def test_unknown_schema_and_nameless_vessel_are_reported_not_fatal(sample: Loade
     assert "schemas not loaded: Address x1, Starship x1" in sample.notes
     assert "2 entries are not sanctions targets themselves (target=false: linked parties)" in sample.notes
     assert any("'12345'" in n for n in sample.notes)
-    assert [(r.record_no, r.reason, r.detail) for r in sample.rejected] == [(16, "no name", "Vessel vsl-no-name")]
+    assert [(r.record_no, r.reason, r.detail) for r in sample.rejected] == [(16, "empty_name", "Vessel vsl-no-name")]
 
 
 def test_nested_targets_form(sample: LoadedList) -> None:

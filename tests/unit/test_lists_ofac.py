@@ -21,7 +21,8 @@ import pytest
 
 from sanctionwatch.schema import LIST_ENTRIES, LIST_RELATIONS
 from sanctionwatch.screening.lists.base import ENTRY_COLUMNS, RELATION_COLUMNS, ListError, LoadedList
-from sanctionwatch.screening.lists.ofac import OfacCsvLoader, OfacXmlLoader
+from sanctionwatch.screening.lists.ofac import OfacCsvLoader
+from sanctionwatch.screening.lists.ofac_xml import OfacXmlLoader
 from sanctionwatch.screening.lists.watchlist import WatchlistCsvLoader
 
 OFAC = Path(__file__).resolve().parents[1] / "data" / "sanctions" / "ofac"

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from sanctionwatch.screening.lists.base import ListError, ListLoader
-from sanctionwatch.screening.lists.ftm import EuFtmCsvLoader, FtmJsonLoader
-from sanctionwatch.screening.lists.ofac import OfacCsvLoader, OfacXmlLoader
+from sanctionwatch.screening.lists.eu import EuFtmCsvLoader
+from sanctionwatch.screening.lists.ftm import FtmJsonLoader
+from sanctionwatch.screening.lists.ofac import OfacCsvLoader
+from sanctionwatch.screening.lists.ofac_xml import OfacXmlLoader
 from sanctionwatch.screening.lists.un import UnXmlLoader
 from sanctionwatch.screening.lists.watchlist import WatchlistCsvLoader
 

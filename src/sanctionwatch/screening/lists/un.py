@@ -158,9 +158,9 @@ class UnXmlLoader:
         for rec in reader.records:
             entry = _entry(rec, source_id, unknown)
             if not entry["name"]:
-                rejected.append(Rejected(source_id, rec.line, "no name", entry["entry_id"]))
+                rejected.append(Rejected(source_id, rec.line, "empty_name", entry["entry_id"]))
             elif entry["entry_id"] in seen:
-                rejected.append(Rejected(source_id, rec.line, "duplicate", entry["entry_id"]))
+                rejected.append(Rejected(source_id, rec.line, "duplicate_id", entry["entry_id"]))
             else:
                 seen.add(entry["entry_id"])
                 entries.append(entry)
