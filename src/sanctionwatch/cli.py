@@ -196,6 +196,11 @@ def status(project_dir: ProjectArg) -> None:
             "SELECT path, format, records_read, positions_kept, quarantined, duplicates, ingested_utc "
             "FROM sources ORDER BY ingested_utc"
         )
+        from sanctionwatch.screening.catalog import lists_summary
+        from sanctionwatch.screening.screen import screening_results
+
+        lists = lists_summary(project)
+        matches = screening_results(project)
     finally:
         project.close()
     t0, t1, n = span.row(0)
@@ -208,6 +213,13 @@ def status(project_dir: ProjectArg) -> None:
     console.print(table)
     console.print(f"Vessels (MMSIs with positions): {n:,}")
     console.print(f"Time span: {t0:%Y-%m-%d %H:%M} to {t1:%Y-%m-%d %H:%M} UTC" if t0 else "Time span: no positions")
+    if lists.height:
+        latest = lists.unique("list_name", keep="first", maintain_order=True)
+        console.print("Lists: " + "; ".join(f"{r['list_name']} as of {r['as_of_utc']:%Y-%m-%d} "
+                                            f"({r['n_entries']:,} entries)" for r in latest.iter_rows(named=True)))
+        n_match = matches.filter(pl.col("status") == "match").height if matches.height else 0
+        console.print(f"Screening: {n_match:,} matches, {matches.height - n_match:,} possible "
+                      "(`sanctionwatch screen DIR` to update)")
     if sources.height:
         st = Table(title="Sources", title_justify="left")
         for c in ("file", "format", "records", "positions", "quarantined", "duplicates", "ingested (UTC)"):
@@ -286,6 +298,10 @@ def vessel(
             f"WHERE i.mmsi IN ({', '.join('?' * len(mmsis)) or 'NULL'}) ORDER BY first_seen_utc", mmsis,
         )
         tracks = {m: project.query("SELECT * FROM {positions} WHERE mmsi = ?", [m]) for m in mmsis}
+        from sanctionwatch.screening.screen import screening_results
+
+        matches = screening_results(project)
+        matches = matches.filter(pl.col("mmsi").is_in(mmsis)) if matches.height else matches
     finally:
         project.close()
     if not mmsis or (history.height == 0 and all(t.height == 0 for t in tracks.values())):
@@ -316,6 +332,15 @@ def vessel(
             f"{s['distance_nm']:,.0f} nm between fixes; longest gap {s['max_gap_hours'] or 0:,.1f} h; "
             f"median interval {s['median_interval_min'] or 0:,.1f} min"
         )
+    if matches.height:
+        mt = Table(title="Screening (sanctionwatch screen)", title_justify="left")
+        for c in ("MMSI", "list", "entry", "score", "status", "reasons"):
+            mt.add_column(c, overflow="fold")
+        for r in matches.iter_rows(named=True):
+            mt.add_row(str(r["mmsi"]), r["list_name"], f"{r['entry_name']} [{r['entry_id']}]", f"{r['score']:.2f}",
+                       r["status"] + (" (delisted)" if r["entry_status"] == "delisted" else ""),
+                       "; ".join(r["reasons"]))
+        console.print(mt)
 
 
 # --- run / events ---------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from sanctionwatch.screening.network import build_graph, find_nodes, neighbourho
 from sanctionwatch.screening.screen import screen_project, screening_results
 from sanctionwatch.store import Project
 from tests.builders import NOAA_HEADER
-from tests.conftest import TEST_DATA
+from tests.conftest import TEST_DATA, shared_file
 
 OFAC = TEST_DATA / "sanctions" / "ofac" / "sdn.csv"
 runner = CliRunner()
@@ -197,3 +197,25 @@ def test_cli_lists_screen_network(project: Project, tmp_path: Path) -> None:
     bad.write_text("hello\nworld\n", encoding="utf-8")
     r = runner.invoke(app, ["lists", "add", case, str(bad)])
     assert r.exit_code == Exit.INPUT and "nonsense.txt" in r.output
+
+
+@pytest.mark.shared
+def test_ofac_and_eu_lists_agree_on_the_scenario_ships(project: Project) -> None:
+    """The EU Annex XLII (CC-BY-NC, read from ../shared) lists the same ships by IMO: both lists match,
+    and the network joins the two entries of one ship (same valid IMO) at no cost."""
+    eu = shared_file("sanctions/eu/32014R0833.csv")
+    add_list(project, OFAC)
+    loaded = add_list(project, eu)
+    assert loaded.list_name == "eu-32014R0833" and loaded.n_vessels == 633
+    screen_project(project)
+    results = _by_mmsi(screening_results(project, status="match"))
+    assert {r["list_name"] for r in results[273210440]} == {"ofac-sdn", "eu-32014R0833"}
+    eu_angara = next(r for r in results[273210440] if r["list_name"] == "eu-32014R0833")
+    assert eu_angara["entry_name"].upper() == "ANGARA" and eu_angara["score"] == pytest.approx(1.0)
+    g = build_graph(project)
+    nodes = find_nodes(g, "IMO 9179842")
+    assert len(nodes) == 2 and {g.nodes[n]["list_name"] for n in nodes} == {"ofac-sdn", "eu-32014R0833"}
+    assert any(d["relation"] == "same_as" for d in g.get_edge_data(*nodes).values())
+    # the EU entry is one step from M LEASING LLC through the OFAC entry it is the same ship as
+    near = {n.node: n for n in neighbourhood(g, [n for n in nodes if "eu-" in n], 1)}
+    assert near["entry:ofac-sdn:37065"].hops == 1

@@ -119,8 +119,10 @@ def _screen(project: Project, inputs: Path) -> tuple[list[Any], Any, list[Any]]:
     from sanctionwatch.screening.network import build_graph, neighbourhood
     from sanctionwatch.screening.screen import screen_project, screening_results
 
-    loaded = [add_list(project, inputs / "lists" / "ofac" / "sdn.csv"),
-              add_list(project, inputs / "lists" / WATCHLIST_NAME, name="analyst-watchlist")]
+    # The legacy OFAC CSV states no date; the excerpt's sdn.csv is the list of 2024-05-03 (SOURCES).
+    loaded = [add_list(project, inputs / "lists" / "ofac" / "sdn.csv", as_of=dt.datetime(2024, 5, 3, tzinfo=dt.UTC)),
+              add_list(project, inputs / "lists" / WATCHLIST_NAME, name="analyst-watchlist",
+                       as_of=dt.datetime(2023, 12, 1, tzinfo=dt.UTC))]
     screen_project(project)
     results = screening_results(project)
     graph = build_graph(project)
