@@ -29,6 +29,7 @@ grows with the number of distinct names, not with identities x entries Python ca
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,12 +76,19 @@ class MatchParams:
         return cls(**{f: float(config[f"screening.{f}"]) for f in cls.__dataclass_fields__})
 
 
-def _subject_keys(subjects: pl.DataFrame) -> pl.DataFrame:
-    return subjects.with_columns(
-        pl.col("name").map_elements(compact_name, return_dtype=pl.String).alias("_compact"),
-        pl.col("name").map_elements(fold_name, return_dtype=pl.String).alias("_folded"),
-        pl.col("call_sign").map_elements(normalize_call_sign, return_dtype=pl.String).alias("_cs"),
+def _keyed(df: pl.DataFrame, column: str, keys: dict[str, Callable[[str | None], str]]) -> pl.DataFrame:
+    """Add key columns computed once per distinct value of ``column`` (names repeat a lot)."""
+    distinct = df.select(pl.col(column).drop_nulls().unique()).get_column(column).to_list()
+    table = pl.DataFrame(
+        {column: distinct, **{k: [fn(v) for v in distinct] for k, fn in keys.items()}},
+        schema={column: pl.String, **dict.fromkeys(keys, pl.String)},
     )
+    return df.join(table, on=column, how="left", nulls_equal=False)
+
+
+def _subject_keys(subjects: pl.DataFrame) -> pl.DataFrame:
+    keyed = _keyed(subjects, "name", {"_compact": compact_name, "_folded": fold_name})
+    return _keyed(keyed, "call_sign", {"_cs": normalize_call_sign})
 
 
 def _entry_names(entries: pl.DataFrame) -> pl.DataFrame:
@@ -246,7 +254,8 @@ def screen_subjects(subjects: pl.DataFrame, entries: pl.DataFrame, params: Match
                                           "reasons": pl.List(pl.String)}
     if pairs.height == 0:
         return pl.DataFrame(schema=out_schema)
-    subj_rows = {r["subject_idx"]: r for r in subjects.iter_rows(named=True)}
+    involved = subjects.join(pairs.select("subject_idx").unique(), on="subject_idx", how="semi")
+    subj_rows = {r["subject_idx"]: r for r in involved.iter_rows(named=True)}
     ent_rows = {r["entry_idx"]: r for r in entries.iter_rows(named=True)}
     rows = []
     for s_idx, e_idx in pairs.iter_rows():

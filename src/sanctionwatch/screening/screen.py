@@ -123,7 +123,8 @@ def _describe_identity_event(ev: dict[str, Any]) -> str:
 
 def _aggregate(subjects: pl.DataFrame, entries: pl.DataFrame, scored: pl.DataFrame, params: MatchParams,
                params_id: str, id_events: dict[int, list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    subj = {r["subject_idx"]: r for r in subjects.iter_rows(named=True)}
+    involved = subjects.join(scored.select("subject_idx").unique(), on="subject_idx", how="semi")
+    subj = {r["subject_idx"]: r for r in involved.iter_rows(named=True)}
     ent = {r["entry_idx"]: r for r in entries.iter_rows(named=True)}
     groups: dict[tuple[int, int], list[dict[str, Any]]] = {}
     for row in scored.iter_rows(named=True):
