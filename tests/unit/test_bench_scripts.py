@@ -1,0 +1,59 @@
+"""The screening benchmark and the name-matching evaluation run end to end in their tiny modes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import REPO
+
+BENCH = REPO / "benchmarks"
+
+
+def run_script(script: str, *args: str, env: dict[str, str] | None = None) -> str:
+    proc = subprocess.run([sys.executable, str(BENCH / script), *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=240, env={**os.environ, **(env or {})})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout
+
+
+def test_bench_screening_tiny(tmp_path: Path) -> None:
+    # ../shared/data made absent: the script says so and screens against OFAC alone
+    out = run_script("bench_screening.py", "--identities", "2000", "--sample", "100", "--out", str(tmp_path),
+                     env={"SANCTIONWATCH_SHARED": str(tmp_path / "no-shared")})
+    assert "eu-32014R0833" in out and "is absent, skipped" in out
+    assert "| step | identities | seconds | identities/s | peak RSS | pairs reported |" in out
+    assert "| naive hit by | naive hits | in our candidates | reported by us (>= cutoff) |" in out
+    assert "| planted | how | status | n |" in out
+    result = json.loads((tmp_path / "screening.json").read_text())
+    assert [r["step"] for r in result["results"]] == ["ours", "ours (sample)", "naive (sample)"]
+    assert result["results"][0]["identities"] == 2000 and result["listed_vessels"] == 851
+    agree = result["agreement"]
+    # every naive hit our own similarity accepts is one of our candidate pairs; numbers are always candidates
+    assert agree["naive_name_accepted_in_candidates"] == agree["naive_name_accepted"]
+    assert agree["naive_IMO_in_candidates"] == agree["naive_IMO_hits"]
+    assert agree["naive_MMSI_in_candidates"] == agree["naive_MMSI_hits"]
+    # planted IMO and MMSI hits are all found, as matches
+    planted = [r for r in result["planted"] if r["kind"] != "name"]
+    assert planted and all(r["status"] == "match" for r in planted)
+
+
+def test_eval_name_matching_quick(tmp_path: Path) -> None:
+    out = run_script("eval_name_matching.py", "--quick", "--out", str(tmp_path))
+    assert "| threshold | R listed | R leave-one-out | R typo | FP other entries | FP hard | P | R | F1 |" in out
+    assert "| list | vessels | IMO given | valid | failing the check digit | no 7-digit number |" in out
+    assert "| group | pairs | AIS flag | n | possible | match |" in out
+    assert "Held out" not in out  # --quick: OFAC only
+    report = json.loads((tmp_path / "name_matching_quick.json").read_text())
+    assert report["imo"][0]["list"] == "ofac-sdn" and report["imo"][0]["failing"] == 0
+    sweep = {r["threshold"]: r for r in report["sweep_ofac"]}
+    # recall falls and hard false positives fall as the threshold rises
+    assert sweep[0.7]["recall"] >= sweep[0.85]["recall"] >= sweep[0.95]["recall"]
+    assert sweep[0.7]["fp_hard"] >= sweep[0.85]["fp_hard"] >= sweep[0.95]["fp_hard"]
+    # names differing only in a number are never reported at the default (JI SONG 6 / JI SONG 8)
+    assert sweep[0.85]["fp_hard_by_kind"]["hard: number"] == 0
+    # the screening code path proposes every pair the similarity reports
+    assert report["code_path_misses"]["OFAC@0.85"] == []
