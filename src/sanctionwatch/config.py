@@ -414,9 +414,16 @@ SETTINGS: Mapping[str, Setting] = _registry(
     ),
     Setting(
         "screening.flag_bonus", 0.10,
-        "Added to a name-based score when the AIS flag (from the MMSI) equals the listed flag; "
-        "subtracted when they differ.", "nomenklatura logic_v2 country mismatch qualifier -0.2, "
-        "halved: reflagging is common in sanctions evasion", minimum=0, maximum=1,
+        "Added to a name-based score when the AIS flag (from the MMSI) equals the listed flag.",
+        "sanctionwatch assumption (a flag is weak corroboration: many ships share one)", minimum=0, maximum=1,
+    ),
+    Setting(
+        "screening.flag_mismatch_penalty", 0.0,
+        "Subtracted from a name-based score when the AIS flag differs from the listed flag (the "
+        "difference is always given in the reasons).",
+        "nomenklatura logic_v2 country mismatch qualifier is -0.2; 0 here because listed ships "
+        "reflag to keep trading (GFW vessel-identity.md), and -0.1 cut recall of reflagged one-typo "
+        "names from 71% to 26% (docs/screening-evaluation.md)", minimum=0, maximum=1,
     ),
     Setting(
         "screening.call_sign_bonus", 0.20,

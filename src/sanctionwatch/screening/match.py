@@ -17,8 +17,9 @@ Features (each a setting):
   (:func:`~sanctionwatch.screening.names.name_similarity`) times 0.65: alone, a name is only a
   'possible' match.
 
-Qualifiers: a name-based score gains when the flag or call sign agrees and loses when the flag
-differs or both sides give different valid IMO numbers (two ships sharing a name). A number-based
+Qualifiers: a name-based score gains when the flag or call sign agrees and loses when both sides
+give different valid IMO numbers (two ships sharing a name); a different flag costs nothing by
+default (reflagging is how listed ships move on; ``screening.flag_mismatch_penalty``). A number-based
 score gains a little when the name agrees too.
 
 Candidate pairs come from equality joins on IMO, MMSI and call sign and from a vectorised
@@ -68,6 +69,7 @@ class MatchParams:
     name_min_similarity: float = 0.85
     imo_mismatch_penalty: float = 0.50
     flag_bonus: float = 0.10
+    flag_mismatch_penalty: float = 0.0
     call_sign_bonus: float = 0.20
     name_agreement_bonus: float = 0.05
 
@@ -115,7 +117,8 @@ def _similar_keys(queries: list[str], choices: list[str], cutoff_pct: float) -> 
     out_c: list[str] = []
     if long_q and long_c:
         block = max(1, _CDIST_CELLS // len(long_c))
-        cut = int(np.ceil(min(cutoff_pct, 100.0)))
+        # floor: cdist scores are whole percent; the exact similarity is checked when scoring
+        cut = int(np.floor(min(cutoff_pct, 100.0)))
         for start in range(0, len(long_q), block):
             chunk = long_q[start:start + block]
             scores = process.cdist(chunk, long_c, scorer=fuzz.ratio, score_cutoff=cut, dtype=np.uint8, workers=-1)
@@ -235,7 +238,7 @@ def score_pair(subject: dict[str, Any], entry: dict[str, Any], params: MatchPara
             elif s_flag in (entry.get("past_flags_iso2") or []):
                 reasons.append(f"flag {s_flag} is a former flag of the entry")
             else:
-                score -= params.flag_bonus
+                score -= params.flag_mismatch_penalty
                 reasons.append(f"flag {s_flag} differs from listed {e_flag}")
         if imo_state == "mismatch":
             score -= params.imo_mismatch_penalty

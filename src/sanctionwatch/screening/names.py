@@ -48,6 +48,8 @@ _PREFIX = re.compile(r"^(?:M\s*/\s*[VYT]|M\s*\.\s*[VYT]\s*\.?|MV|MT|MY|SS|MS|FV|
 _NUMBER_WORD = re.compile(r"\bNO\s*\.?\s*(?=\d)")
 _NON_ALNUM = re.compile(r"[^A-Z0-9 ]+")
 _DIGITS = re.compile(r"\d+")
+_ROMAN = re.compile(r"X{0,3}(?:IX|IV|V?I{0,3})")
+_ROMAN_VALUES = {"I": 1, "V": 5, "X": 10}
 
 # Romanisation folding, applied in order to compact upper-case keys. Each pair is a documented
 # variant between transliteration systems, not a general phonetic code.
@@ -69,7 +71,9 @@ def normalize_name(name: str | None) -> str:
     """ASCII, upper case, prefix and punctuation removed, single spaces: 'M/V Майя-1' -> 'MAIA 1'."""
     if not name:
         return ""
-    text = anyascii(name).upper().replace("@", " ")  # '@' is AIS padding
+    # A transponder carries the first 20 characters of the name as typed, spaces included, so a
+    # longer listed name is cut the same way before anything is removed from it.
+    text = anyascii(name).upper().replace("@", " ").strip()[:AIS_NAME_LENGTH]
     text = " ".join(text.split())
     text = _PREFIX.sub("", text)
     text = _NUMBER_WORD.sub("", text)
@@ -91,9 +95,29 @@ def fold_name(name: str | None) -> str:
     return _DOUBLE.sub(r"\1", key)
 
 
+def _roman(token: str) -> int | None:
+    """Value of a Roman numeral token (I..XXXIX), else None."""
+    if not token or not _ROMAN.fullmatch(token):
+        return None
+    total, prev = 0, 0
+    for ch in reversed(token):
+        v = _ROMAN_VALUES[ch]
+        total, prev = (total - v, prev) if v < prev else (total + v, v)
+    return total
+
+
 def name_numbers(name: str | None) -> tuple[str, ...]:
-    """The numbers in a name, in order ('JI SONG 6' -> ('6',)); leading zeros ignored."""
-    return tuple(str(int(d)) for d in _DIGITS.findall(normalize_name(name)))
+    """The numbers in a name, in order ('JI SONG 6' -> ('6',)); leading zeros ignored. A Roman
+    numeral as the last word of a longer name counts as a number ('MARIE DE LOURDES IV' -> ('4',)):
+    sister ships are numbered either way."""
+    normal = normalize_name(name)
+    numbers = [str(int(d)) for d in _DIGITS.findall(normal)]
+    words = normal.split()
+    if len(words) > 1:
+        value = _roman(words[-1])
+        if value is not None:
+            numbers.append(str(value))
+    return tuple(numbers)
 
 
 def name_similarity(a: str | None, b: str | None) -> float:
