@@ -35,8 +35,10 @@ of ``sanctionwatch screen``) finds every such pair.
 Hold-out: the threshold is swept on OFAC only and the F1-best value chosen there; that value and
 the default are then evaluated on the EU lists. At the score level (``score_pair`` with the
 default settings), with no IMO, MMSI or flag on the AIS side, it reports what fraction of true
-and false pairs reach 'possible' (>= cutoff) and 'match' (>= match_threshold), and again with the
-AIS flag equal to the broadcasting vessel's listed flag. The same vessel listed by OFAC and the
+and false pairs reach 'possible' (>= cutoff) and 'match' (>= match_threshold), again with the
+AIS flag equal to the broadcasting vessel's listed flag, and, for true pairs, under another flag
+(a reflagged ship); where a differing flag can matter, also with the former
+``screening.flag_mismatch_penalty`` of 0.10 for comparison. The same vessel listed by OFAC and the
 EU (same valid IMO) gives a last, fully independent set: the EU's spellings broadcast against the
 OFAC entry. Finally, for the IMO feature, how many list vessels carry an IMO that fails its check
 digit. Results go to ``benchmarks/out/name_matching.json``; tables are printed as Markdown.
@@ -45,6 +47,7 @@ digit. Results go to ``benchmarks/out/name_matching.json``; tables are printed a
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import re
 import time
@@ -63,6 +66,7 @@ if TYPE_CHECKING:
 
 THRESHOLDS = (0.70, 0.75, 0.78, 0.80, 0.82, 0.85, 0.88, 0.90, 0.92, 0.95, 1.00)
 GROUPS = {"OFAC": ("ofac-sdn",), "EU": ("eu-32014R0833", "eu-32017R1509")}
+FORMER_FLAG_MISMATCH_PENALTY = 0.10  # what a different flag cost before screening.flag_mismatch_penalty (0.0)
 _ROMAN = re.compile(r"\s+(?:[IVX]+|[A-Z])$")
 _SYNTHETIC = re.compile(r"^(IMO|MMSI) \d+$")
 
@@ -94,7 +98,7 @@ _ROMAN_VALUES = {r: str(i) for i, r in enumerate(
 
 
 def roman_as_number(name: str) -> str:
-    """What-if: a trailing Roman numeral token read as a number ('ARK III' -> 'ARK 3')."""
+    """What-if: a trailing Roman numeral token written as digits ('ARK III' -> 'ARK 3')."""
     from sanctionwatch.screening.names import normalize_name
 
     toks = normalize_name(name).split()
@@ -107,12 +111,9 @@ def similarity(broadcast: str, listed: str, variant: str = "code") -> float:
     """name_similarity as the code has it, or a what-if variant (see ``WHAT_IF``)."""
     from sanctionwatch.screening.names import name_similarity
 
-    if variant in ("roman", "roman+truncation"):
+    if variant == "roman digits":
         broadcast, listed = roman_as_number(broadcast), roman_as_number(listed)
-    s = name_similarity(broadcast, listed)
-    if variant in ("truncation", "roman+truncation"):
-        s = max(s, name_similarity(broadcast, ais_render(listed)))
-    return s
+    return name_similarity(broadcast, listed)
 
 
 def best_similarity(broadcast: str, names: list[str], variant: str = "code") -> tuple[float, str]:
@@ -124,11 +125,12 @@ def best_similarity(broadcast: str, names: list[str], variant: str = "code") -> 
     return best, which
 
 
+# The code already cuts a listed name at AIS's 20 characters as typed and reads a trailing Roman
+# numeral as a number for the number-mismatch penalty (the former what-ifs 'truncation' and
+# 'roman'); what remains is comparing the numeral as the digits a transponder may carry instead.
 WHAT_IF = {
     "code": "name_similarity as it is",
-    "truncation": "also compare the broadcast with the listed name cut the AIS way (20 characters, spaces included)",
-    "roman": "a trailing Roman numeral counts as a number (number-mismatch penalty)",
-    "roman+truncation": "both",
+    "roman digits": "a trailing Roman numeral is also compared as digits ('ARGO I' = 'ARGO 1')",
 }
 
 
@@ -307,7 +309,12 @@ def code_path_misses(pairs: list[Pair], vessels: pl.DataFrame, t: float) -> list
 
 
 def score_levels(pairs: list[Pair], vessels: pl.DataFrame, params: MatchParams) -> list[dict[str, Any]]:
-    """Fraction of pairs reaching possible / match with score_pair, without and with the AIS flag."""
+    """Fraction of pairs reaching possible / match with score_pair, without and with the AIS flag.
+
+    Where the AIS flag can differ from the listed one (a true pair under another flag; a false pair
+    under the broadcasting ship's own flag), the row is repeated with the former flag-mismatch
+    penalty of 0.10 when the settings give another value.
+    """
     from sanctionwatch.screening.match import score_pair
 
     rows = {r["entry_idx"]: r for r in vessels.to_dicts()}
@@ -317,30 +324,40 @@ def score_levels(pairs: list[Pair], vessels: pl.DataFrame, params: MatchParams) 
               "true: listed": [p for p in pairs if p.kind == "listed"],
               "false: other entry": [p for p in pairs if not p.label and p.kind.startswith("other")],
               "false: hard": [p for p in pairs if not p.label and p.kind.startswith("hard")]}
-    for label, ps in groups.items():
+    cases = []
+    for label in groups:
         for flag_case in ("none", "listed flag of the broadcasting ship", "another flag (reflagged)"):
             if flag_case.startswith("another") and not label.startswith("true"):
                 continue
-            possible = match = 0
-            for p in ps:
-                if p.sim < min(params.name_min_similarity, params.cutoff):
-                    continue  # no feature can fire: score 0
-                entry = dict(rows[p.entry_idx])
-                if p.kind == "leave-one-out":
-                    entry["aliases"] = [n for n in entry["aliases"] or [] if n != p.source]
-                    entry["past_names"] = [n for n in entry["past_names"] or [] if n != p.source]
-                flag = None
-                if flag_case.startswith("listed") and p.source_idx is not None:
-                    flag = rows[p.source_idx]["flag_iso2"]
-                elif flag_case.startswith("another"):
-                    flag = "PA" if entry["flag_iso2"] == "CM" else "CM"  # Cameroon, a flag of the shadow fleet
-                subject = {"mmsi": 0, "imo": None, "imo_valid": None, "name": p.broadcast, "call_sign": None,
-                           "flag_iso2": flag}
-                score, _ = score_pair(subject, entry, params)
-                possible += params.cutoff <= score < params.match_threshold
-                match += score >= params.match_threshold
-            out.append({"pairs": label, "ais_flag": flag_case,
-                        "n": len(ps), "possible": possible, "match": match})
+            cases.append((label, flag_case, params))
+            can_differ = flag_case.startswith("another") or (flag_case.startswith("listed") and label.startswith("false"))
+            if can_differ and params.flag_mismatch_penalty != FORMER_FLAG_MISMATCH_PENALTY:
+                cases.append((label, flag_case, dataclasses.replace(
+                    params, flag_mismatch_penalty=FORMER_FLAG_MISMATCH_PENALTY)))
+    for label, flag_case, case_params in cases:
+        ps = groups[label]
+        possible = match = 0
+        for p in ps:
+            if p.sim < min(params.name_min_similarity, params.cutoff):
+                continue  # no feature can fire: score 0
+            entry = dict(rows[p.entry_idx])
+            if p.kind == "leave-one-out":
+                entry["aliases"] = [n for n in entry["aliases"] or [] if n != p.source]
+                entry["past_names"] = [n for n in entry["past_names"] or [] if n != p.source]
+            flag = None
+            if flag_case.startswith("listed") and p.source_idx is not None:
+                flag = rows[p.source_idx]["flag_iso2"]
+            elif flag_case.startswith("another"):
+                flag = "PA" if entry["flag_iso2"] == "CM" else "CM"  # Cameroon, a flag of the shadow fleet
+            subject = {"mmsi": 0, "imo": None, "imo_valid": None, "name": p.broadcast, "call_sign": None,
+                       "flag_iso2": flag}
+            score, _ = score_pair(subject, entry, case_params)
+            possible += params.cutoff <= score < params.match_threshold
+            match += score >= params.match_threshold
+        penalty = "" if case_params is params else f", flag_mismatch_penalty {case_params.flag_mismatch_penalty:.2f}"
+        out.append({"pairs": label, "ais_flag": flag_case + penalty,
+                    "flag_mismatch_penalty": case_params.flag_mismatch_penalty,
+                    "n": len(ps), "possible": possible, "match": match})
     return out
 
 
@@ -521,7 +538,8 @@ def main() -> None:
                                                                   if 0.5 <= p.sim < 0.999]}
 
     print(f"\n## Score level (score_pair, default settings: cutoff {params.cutoff}, match {params.match_threshold}, "
-          f"name_min_similarity {default_t})\n")
+          f"name_min_similarity {default_t}, flag_bonus {params.flag_bonus}, "
+          f"flag_mismatch_penalty {params.flag_mismatch_penalty})\n")
     print("| group | pairs | AIS flag | n | possible | match |")
     print("|---|---|---|---:|---:|---:|")
     report["score_levels"] = {}

@@ -423,7 +423,7 @@ SETTINGS: Mapping[str, Setting] = _registry(
         "difference is always given in the reasons).",
         "nomenklatura logic_v2 country mismatch qualifier is -0.2; 0 here because listed ships "
         "reflag to keep trading (GFW vessel-identity.md), and -0.1 cut recall of reflagged one-typo "
-        "names from 71% to 26% (docs/screening-evaluation.md)", minimum=0, maximum=1,
+        "names from 74% to 31% (docs/screening-evaluation.md)", minimum=0, maximum=1,
     ),
     Setting(
         "screening.call_sign_bonus", 0.20,
