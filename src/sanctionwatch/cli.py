@@ -395,7 +395,6 @@ def _write_events_geojson(df: pl.DataFrame, out: Path, params_id: str) -> None:
     """Events as a GeoJSON FeatureCollection (Point at lon/lat, null geometry without one), written
     atomically: attrs parsed from attrs_json, evidence as "source_id:record_no" strings."""
     import json
-    import os
 
     features = []
     for row in df.iter_rows(named=True):
@@ -407,14 +406,11 @@ def _write_events_geojson(df: pl.DataFrame, out: Path, params_id: str) -> None:
         features.append({"type": "Feature", "id": row["event_id"], "geometry": geometry, "properties": props})
     doc = {"type": "FeatureCollection", "sanctionwatch": {"version": __version__, "params_id": params_id},
            "features": features}
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
-        with tmp.open("w", encoding="utf-8") as fh:
-            json.dump(doc, fh, allow_nan=False)
-            fh.write("\n")
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+    from sanctionwatch.store import atomic_output
+
+    with atomic_output(out) as tmp, tmp.open("w", encoding="utf-8") as fh:
+        json.dump(doc, fh, allow_nan=False)
+        fh.write("\n")
 
 
 @app.command(epilog="Examples:\n\n`sanctionwatch events case/ --type port_visit --vessel 9179842`\n\n"
@@ -455,8 +451,7 @@ def events(
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
     project = _open(project_dir, read_only=True)
     try:
-        if not project.con.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'events'").fetchone()[0]:
+        if not project.has_table("events"):
             raise _fail(f"no events yet: run `sanctionwatch run {project_dir}` first", Exit.FAILED)
         df = project.query(f"SELECT * FROM events{where} ORDER BY start_utc, mmsi", params)
         params_id = project.config.params_id
@@ -506,9 +501,7 @@ def voyages(
 
     project = _open(project_dir, read_only=True)
     try:
-        has_events = project.con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'events'").fetchone()
-        if not has_events or not has_events[0]:
+        if not project.has_table("events"):
             raise _fail(f"no events yet: run `sanctionwatch run {project_dir}` first", Exit.FAILED)
         events = project.query("SELECT * FROM events WHERE event_type = 'voyage'")
         mmsis: list[int | None] = [None]

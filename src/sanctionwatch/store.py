@@ -36,7 +36,7 @@ from sanctionwatch import __version__
 from sanctionwatch.config import Config, load_config
 from sanctionwatch.schema import IDENTITIES, POSITIONS, QUARANTINE, SOURCES, Table, duckdb_type
 
-__all__ = ["CONFIG_NAME", "DB_NAME", "Project", "ProjectError", "StagedSource"]
+__all__ = ["CONFIG_NAME", "DB_NAME", "Project", "ProjectError", "StagedSource", "atomic_output"]
 
 DB_NAME = "sanctionwatch.duckdb"
 CONFIG_NAME = "sanctionwatch.toml"
@@ -199,6 +199,12 @@ class Project:
         """Run SQL in which ``{positions}`` stands for the positions table."""
         return self.con.sql(sql.replace("{positions}", self.positions_sql()), params=list(params or [])).pl()
 
+    def has_table(self, name: str) -> bool:
+        """Whether the catalog has table ``name`` (event, list and match tables appear on first use)."""
+        rows = self.con.sql("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+                            params=[name]).fetchall()
+        return bool(rows[0][0])
+
     def source_by_hash(self, sha256: str) -> dict[str, Any] | None:
         rel = self.con.execute("SELECT * FROM sources WHERE sha256 = ?", [sha256])
         row = rel.fetchone()
@@ -351,6 +357,18 @@ class Project:
         for f in (self.path / "parquet").rglob("*.parquet"):
             if f.resolve() not in listed:
                 f.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_output(out: Path) -> Iterator[Path]:
+    """A temporary path beside ``out`` to write to; renamed onto ``out`` only if the block succeeds,
+    so a reader never sees a half-written export and a failed write leaves the old file."""
+    tmp = out.with_name(f".{out.name}.part-{os.getpid()}")
+    try:
+        yield tmp
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _ddl_type(table: Table, column: str) -> str:

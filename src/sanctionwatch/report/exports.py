@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ import shapely
 
 from sanctionwatch import __version__
 from sanctionwatch.schema import POSITIONS
-from sanctionwatch.store import Project
+from sanctionwatch.store import Project, atomic_output
 
 __all__ = ["EXPORT_FORMATS", "PositionFilter", "export_positions"]
 
@@ -79,14 +78,9 @@ def export_positions(project: Project, out: Path, *, fmt: str | None = None,
     """Write the positions matching ``flt`` to ``out``; returns the number of rows written."""
     flt = flt or PositionFilter()
     fmt = format_for(out, fmt)
-    tmp = out.with_name(f".{out.name}.part-{os.getpid()}")
     writer = {"geoparquet": _write_geoparquet, "csv": _write_csv, "geojson": _write_geojson}[fmt]
-    try:
-        n = writer(_batches(project, flt), tmp, project)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return n
+    with atomic_output(out) as tmp:
+        return writer(_batches(project, flt), tmp, project)
 
 
 def _geo_metadata(bbox: list[float]) -> bytes:

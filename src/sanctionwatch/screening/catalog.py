@@ -28,8 +28,7 @@ from sanctionwatch.screening.lists.base import ListError, LoadedList, source_id_
 from sanctionwatch.screening.lists.registry import choose_loader
 from sanctionwatch.store import Project, crash_point
 
-__all__ = ["ListLoadReport", "add_list", "current_entries", "ensure_tables", "has_table", "list_history",
-           "lists_summary"]
+__all__ = ["ListLoadReport", "add_list", "current_entries", "ensure_tables", "list_history", "lists_summary"]
 
 
 def ensure_tables(project: Project) -> None:
@@ -41,15 +40,8 @@ def ensure_tables(project: Project) -> None:
     project.con.execute("CREATE TABLE IF NOT EXISTS screen_sources (source_id VARCHAR PRIMARY KEY, run_key VARCHAR)")
 
 
-def has_table(project: Project, name: str) -> bool:
-    """Whether the catalog has table ``name`` (list and event tables are created on first use)."""
-    rows = project.con.sql("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
-                           params=[name]).fetchall()
-    return bool(rows[0][0])
-
-
 def _has_tables(project: Project) -> bool:
-    return has_table(project, "lists")
+    return project.has_table("lists")
 
 
 @dataclass

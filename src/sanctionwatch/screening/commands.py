@@ -160,19 +160,21 @@ def screen(
 def _write_results(df: object, out: Path) -> None:
     import polars as pl
 
+    from sanctionwatch.store import atomic_output
+
     assert isinstance(df, pl.DataFrame)
-    tmp = out.with_name(out.name + ".tmp")
-    if out.suffix.lower() == ".parquet":
-        df.write_parquet(tmp)
-    elif out.suffix.lower() == ".csv":
-        flat = df.with_columns(pl.col("reasons").list.join("; "),
-                               pl.col("evidence").map_elements(
-                                   lambda ev: "; ".join(f"{e['source_id']}:{e['record_no']}" for e in ev),
-                                   return_dtype=pl.String))
-        flat.write_csv(tmp)
-    else:
+    suffix = out.suffix.lower()
+    if suffix not in (".parquet", ".csv"):
         raise _fail(f"{out}: use a .csv or .parquet file name", Exit.USAGE)
-    tmp.replace(out)
+    with atomic_output(out) as tmp:
+        if suffix == ".parquet":
+            df.write_parquet(tmp)
+        else:
+            df.with_columns(
+                pl.col("reasons").list.join("; "),
+                pl.col("evidence").map_elements(
+                    lambda ev: "; ".join(f"{e['source_id']}:{e['record_no']}" for e in ev), return_dtype=pl.String),
+            ).write_csv(tmp)
 
 
 def network(

@@ -27,9 +27,9 @@ from typing import Any
 
 import networkx as nx
 
-from sanctionwatch.screening.catalog import _has_tables, current_entries, has_table
+from sanctionwatch.screening.catalog import _has_tables, current_entries
 from sanctionwatch.screening.names import normalize_name
-from sanctionwatch.store import Project
+from sanctionwatch.store import Project, atomic_output
 
 __all__ = ["Neighbour", "build_graph", "export_graph", "find_nodes", "neighbourhood", "separation"]
 
@@ -102,7 +102,7 @@ def _add_ais(project: Project, g: nx.MultiGraph, entry_of: dict[tuple[str, str],
         if target is not None and (m["status"] == "match" or include_possible):
             g.add_edge(ais_node(m["mmsi"]), target, relation="screened_as", score=round(m["score"], 3),
                        status=m["status"])
-    has_events = has_table(project, "events")
+    has_events = project.has_table("events")
     if has_events:
         enc = project.con.sql("SELECT mmsi, other_mmsi, start_utc, event_id FROM events "
                               "WHERE event_type = 'encounter' AND other_mmsi IS NOT NULL").pl()
@@ -190,12 +190,12 @@ def export_graph(g: nx.MultiGraph, out: Path) -> None:
         for k, v in list(attrs.items()):
             if v is None:
                 attrs[k] = ""
-    tmp = out.with_name(out.name + ".tmp")
-    if out.suffix.lower() == ".graphml":
-        nx.write_graphml(g, tmp)
-    elif out.suffix.lower() == ".json":
-        data: dict[str, Any] = nx.node_link_data(g, edges="edges")
-        tmp.write_text(json.dumps(data, default=str, indent=1), encoding="utf-8")
-    else:
+    suffix = out.suffix.lower()
+    if suffix not in (".graphml", ".json"):
         raise ValueError(f"{out}: unknown graph format {out.suffix!r}; use .graphml or .json")
-    tmp.replace(out)
+    with atomic_output(out) as tmp:
+        if suffix == ".graphml":
+            nx.write_graphml(g, tmp)
+        else:
+            data: dict[str, Any] = nx.node_link_data(g, edges="edges")
+            tmp.write_text(json.dumps(data, default=str, indent=1), encoding="utf-8")

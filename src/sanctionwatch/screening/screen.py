@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from sanctionwatch.identifiers import flag_for_mmsi_expr
 from sanctionwatch.schema import MATCHES
-from sanctionwatch.screening.catalog import _has_tables, current_entries, ensure_tables, has_table
+from sanctionwatch.screening.catalog import _has_tables, current_entries, ensure_tables
 from sanctionwatch.screening.match import MatchParams, screen_subjects
 from sanctionwatch.store import Project
 
@@ -98,7 +98,7 @@ def _mmsis_of_sources(project: Project, source_ids: list[str]) -> list[int]:
 
 def _identity_events(project: Project, mmsis: list[int]) -> dict[int, list[dict[str, Any]]]:
     """Identity-change events (from ``sanctionwatch run``) of the matched vessels, when present."""
-    exists = has_table(project, "events")
+    exists = project.has_table("events")
     if not mmsis or not exists:
         return {}
     df = project.con.sql(
