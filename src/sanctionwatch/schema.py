@@ -25,6 +25,7 @@ import pyarrow as pa
 
 __all__ = [
     "DETECTIONS",
+    "DETECTION_MATCHES",
     "EVENTS",
     "FINDINGS",
     "IDENTITIES",
@@ -34,7 +35,9 @@ __all__ = [
     "MATCHES",
     "POSITIONS",
     "QUARANTINE",
+    "SCENES",
     "SIGHTINGS",
+    "SITE_COUNTS",
     "SOURCES",
     "TABLES",
     "Field",
@@ -353,6 +356,68 @@ SIGHTINGS = Table(
     key=("sighting_id",),
 )
 
+SCENES = Table(
+    "scenes",
+    "Where and when a satellite looked: a scene footprint, so an area imaged with no detection "
+    "is known to be empty rather than unobserved.",
+    (
+        Field("scene_id", pa.string(), "Scene / granule identifier.", nullable=False),
+        Field("sensor", pa.string(), "Sensor / platform (e.g. 'sentinel-1')."),
+        Field("ts_utc", UTC_TS, "Acquisition time (scene centre).", nullable=False),
+        Field("footprint_wkt", pa.string(), "Footprint polygon, WGS84 lon/lat, as WKT.", nullable=False),
+        *_provenance(),
+    ),
+    key=("scene_id",),
+)
+
+DETECTION_MATCHES = Table(
+    "detection_matches",
+    "A detection matched to the AIS vessel expected there at the scene time, or left unmatched "
+    "(a dark-vessel candidate), with the figures behind the decision.",
+    (
+        Field("detection_id", pa.string(), "Detection matched.", nullable=False),
+        Field("scene_id", pa.string(), "Scene of the detection."),
+        Field("ts_utc", UTC_TS, "Scene time.", nullable=False),
+        Field("mmsi", pa.int32(), "AIS vessel assigned; null for a dark-vessel candidate."),
+        Field("status", pa.string(), "'matched', 'dark_candidate' (no AIS vessel could be there), or "
+              "'ambiguous' (a candidate scored below the match threshold).", nullable=False),
+        Field("score", pa.float32(), "Match score in [0, 1] (see docs/imagery.md)."),
+        Field("distance_m", pa.float64(), "Distance from the detection to the vessel's expected position.",
+              unit="metre"),
+        Field("expected_lat_deg", pa.float64(), "AIS position interpolated/extrapolated to the scene time.",
+              unit="degree"),
+        Field("expected_lon_deg", pa.float64(), "AIS position interpolated/extrapolated to the scene time.",
+              unit="degree"),
+        Field("uncertainty_m", pa.float64(), "Radius of the expected position's uncertainty (grows with "
+              "time from the nearest fix).", unit="metre"),
+        Field("fix_offset_min", pa.float64(), "Time from the scene to the nearest AIS fix used.", unit="minute"),
+        Field("length_ratio", pa.float64(), "Detected length / AIS length (null when either is unknown)."),
+        Field("heading_diff_deg", pa.float64(), "Detected vs AIS heading, modulo 180 (SAR heading ambiguity).",
+              unit="degree"),
+        Field("evidence", pa.list_(EVIDENCE_REF), "The detection record and the AIS fixes used."),
+        Field("params_id", pa.string(), "Hash of the frozen config used."),
+    ),
+    key=("detection_id",),
+)
+
+SITE_COUNTS = Table(
+    "site_counts",
+    "A count at a site over a period: ships at berth (from AIS or detections), rail cars or "
+    "containers (analyst counts from imagery).",
+    (
+        Field("site_id", pa.string(), "Watched area id (or the analyst's site name).", nullable=False),
+        Field("period_start_utc", UTC_TS, "Start of the counted period.", nullable=False),
+        Field("period", pa.string(), "'day' or 'week' (or 'instant' for a single image).", nullable=False),
+        Field("category", pa.string(), "What is counted: ships_at_berth, rail_cars, containers, ...",
+              nullable=False),
+        Field("count", pa.float64(), "The count (mean over the period for AIS presence).", nullable=False),
+        Field("basis", pa.string(), "'ais', 'detections' or 'analyst'.", nullable=False),
+        Field("note", pa.string(), "Image reference or remark."),
+        *_provenance(),
+    ),
+    key=("site_id", "period_start_utc", "period", "category", "basis"),
+)
+
 # --- events and findings (filled by the tracks/events and findings issues) -----------------
 
 EVENTS = Table(
@@ -513,8 +578,8 @@ MATCHES = Table(
 
 TABLES: dict[str, Table] = {
     t.name: t
-    for t in (POSITIONS, IDENTITIES, QUARANTINE, SOURCES, DETECTIONS, SIGHTINGS, EVENTS, FINDINGS,
-              LISTS, LIST_ENTRIES, LIST_RELATIONS, MATCHES)
+    for t in (POSITIONS, IDENTITIES, QUARANTINE, SOURCES, DETECTIONS, SIGHTINGS, SCENES, DETECTION_MATCHES,
+              SITE_COUNTS, EVENTS, FINDINGS, LISTS, LIST_ENTRIES, LIST_RELATIONS, MATCHES)
 }
 
 

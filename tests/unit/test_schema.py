@@ -17,8 +17,8 @@ from sanctionwatch.schema import (
     schema_doc_json,
 )
 
-UNIT_SUFFIX = {"degree": "_deg", "knot": "_knots", "metre": "_m", "byte": "_bytes"}
-INPUT_DERIVED = ("positions", "identities", "quarantine", "detections", "sightings")
+UNIT_SUFFIX = {"degree": "_deg", "knot": "_knots", "metre": "_m", "byte": "_bytes", "minute": "_min"}
+INPUT_DERIVED = ("positions", "identities", "quarantine", "detections", "sightings", "scenes", "site_counts")
 
 
 @pytest.mark.parametrize("table", TABLES.values(), ids=TABLES.keys())
