@@ -35,6 +35,7 @@ from sanctionwatch.clikit import (
     console,
     err_console,
 )
+from sanctionwatch.imagery.commands import detections_app, scenes_app, sightings_app
 from sanctionwatch.screening.commands import lists_app
 from sanctionwatch.screening.commands import network as network_command
 from sanctionwatch.screening.commands import screen as screen_command
@@ -605,6 +606,12 @@ def areas_list(project_dir: ProjectArg) -> None:
         table.add_row(a.area_id, a.name, a.kind or "", ", ".join(a.groups), shape, source)
     console.print(table)
 
+
+# --- imagery inputs (imagery/commands.py) ------------------------------------------------------
+
+app.add_typer(scenes_app)
+app.add_typer(detections_app)
+app.add_typer(sightings_app)
 
 # --- lists, screening, network (screening/commands.py) ----------------------------------------
 
