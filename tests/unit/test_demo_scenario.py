@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import operator
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -342,3 +343,24 @@ def test_cast_identifiers() -> None:
         assert v.identity.imo == 0 or (imo_is_valid(v.identity.imo) and v.identity.imo < 2_000_000)
         mid = mid_of(v.mmsi)
         assert mid == flags[v.flag_iso2] or (v.flag_iso2 == "PA" and mid in {351, 352, 353, 354, 355, 356, 357})
+
+
+def test_imagery_files_read_cleanly_and_show_angara_dark_at_rajin(built: ScenarioManifest) -> None:
+    from sanctionwatch.imagery.inputs import read_detections, read_scenes, read_sightings
+
+    folder = built.out_dir / "imagery"
+    scenes = read_scenes(folder / "scenes.geojson")
+    assert scenes.quarantine == [] and scenes.table.num_rows == 4
+    det = read_detections(folder / "sar_detections.csv", scenes=pl.DataFrame(pl.from_arrow(scenes.table)))
+    assert det.layout == "gfw_sar" and det.quarantine == [] and det.table.num_rows == det.records_read
+    truth = json.loads((folder / "truth.json").read_text(encoding="utf-8"))["detections"]
+    angara = [t for t in truth if t["name"] == "ANGARA"]
+    assert [t["ais_off"] for t in angara] == [True, False, True]  # Rajin (dark), Vostochny (on), Zhoushan (dark)
+    assert sum(t["mmsi"] is None for t in truth) == 4  # one clutter false alarm per scene
+    sightings = read_sightings(folder / "sightings.csv")
+    assert sightings.table.column("claimed_imo").to_pylist() == [9179842, 9179842]
+    rail = pl.read_csv(folder / "rail_counts.csv", try_parse_dates=True)
+    before = rail.filter(pl.col("date") < dt.date(2023, 9, 4))["count"].mean()
+    after = rail.filter(pl.col("date") >= dt.date(2023, 9, 4))["count"].mean()
+    assert before is not None and after is not None and float(after) > 3 * float(before)
+    assert all("SIMULATED" in n for n in rail["note"].to_list())

@@ -16,6 +16,7 @@ from typing import Any
 
 from sanctionwatch.demo.background import plan_fleet
 from sanctionwatch.demo.document import write_scenario_md
+from sanctionwatch.demo.imagery import write_imagery
 from sanctionwatch.demo.lists import write_lists
 from sanctionwatch.demo.reception import receive_all
 from sanctionwatch.demo.truth import build_truth, write_truth
@@ -103,6 +104,8 @@ def build_scenario(out_dir: Path, *, seed: int = DEFAULT_SEED, scale: float = 1.
     files.append(_described(csv_path, "csv", position_messages=sat_rows))
     files.append(_described(mapping_path, "mapping"))
     files.extend(_described(p, "list", name=p.relative_to(out_dir).as_posix()) for p in write_lists(out_dir))
+    files.extend(_described(p, "imagery", name=p.relative_to(out_dir).as_posix())
+                 for p in write_imagery(out_dir, plans, seed))
     files.append(_described(truth_path, "truth"))
     counts = {
         "vessels": len(plans),
