@@ -413,6 +413,8 @@ SITE_COUNTS = Table(
         Field("count", pa.float64(), "The count (mean over the period for AIS presence).", nullable=False),
         Field("basis", pa.string(), "'ais', 'detections' or 'analyst'.", nullable=False),
         Field("note", pa.string(), "Image reference or remark."),
+        Field("evidence", pa.list_(EVIDENCE_REF), "Input records behind a derived count (the port visits' or "
+              "detections' records); null for an analyst's row, whose own line is source_id/record_no."),
         *_provenance(),
     ),
     key=("site_id", "period_start_utc", "period", "category", "basis"),
