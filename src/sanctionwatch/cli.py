@@ -35,7 +35,8 @@ from sanctionwatch.clikit import (
     console,
     err_console,
 )
-from sanctionwatch.imagery.commands import detections_app, scenes_app, sightings_app
+from sanctionwatch.imagery.commands import activity as activity_command
+from sanctionwatch.imagery.commands import counts_app, detections_app, scenes_app, sightings_app
 from sanctionwatch.screening.commands import lists_app
 from sanctionwatch.screening.commands import network as network_command
 from sanctionwatch.screening.commands import screen as screen_command
@@ -612,6 +613,9 @@ def areas_list(project_dir: ProjectArg) -> None:
 app.add_typer(scenes_app)
 app.add_typer(detections_app)
 app.add_typer(sightings_app)
+app.add_typer(counts_app)
+app.command("activity", epilog="Examples:\n\n`sanctionwatch activity case/ --site tumangang-khasan-rail-crossing`\n\n"
+            "`sanctionwatch activity case/ --site rajin-port --period day --series`")(activity_command)
 
 # --- lists, screening, network (screening/commands.py) ----------------------------------------
 

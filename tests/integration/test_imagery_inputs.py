@@ -135,3 +135,38 @@ def test_cli(project: Project, tmp_path: Path) -> None:
     assert r.exit_code == 0 and "outside_footprint 1" in r.output
     r = runner.invoke(app, ["detections", "add", case, str(write(tmp_path / "n.csv", "time,lat,lon\n2023-10-05 21:00,1,2\n"))])
     assert r.exit_code == Exit.INPUT and "n.csv" in r.output
+
+
+def test_counts_and_activity_cli(project: Project, tmp_path: Path) -> None:
+    import datetime as dt
+
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    lines = ["site,date,count,category,period"]
+    for week in range(40):
+        day = dt.date(2023, 3, 6) + dt.timedelta(weeks=week)
+        lines.append(f"tumangang-khasan-rail-crossing,{day},{rng.poisson(12 if week < 26 else 45)},rail_cars,week")
+    counts = write(tmp_path / "rail.csv", "\n".join(lines) + "\n")
+    case = str(project.path)
+    project.close()
+    r = runner.invoke(app, ["counts", "add", case, str(counts)])
+    assert r.exit_code == 0 and "40 counts added" in r.output
+    r = runner.invoke(app, ["counts", "add", case, str(counts)])
+    assert "0 counts added, 40 already stored" in r.output
+    bad = write(tmp_path / "bad.csv", "site,date,count,category\nx,2023-09-04,12,rail_cars\nx,2023-09-11,-3,rail_cars\n")
+    r = runner.invoke(app, ["counts", "add", case, str(bad)])
+    assert r.exit_code == Exit.INPUT and "bad.csv:3" in r.output
+    r = runner.invoke(app, ["activity", case, "--site", "tumangang-khasan-rail-crossing"])
+    assert r.exit_code == 0, r.output
+    assert "changepoint" in r.output and "spike" in r.output
+    from sanctionwatch.imagery.site import site_activity
+
+    with Project.open(case, read_only=True) as p:
+        found = site_activity(p, "tumangang-khasan-rail-crossing").anomalies
+    change = found.filter(found["kind"] == "changepoint").row(0, named=True)
+    assert change["period_start_utc"].date() == dt.date(2023, 9, 4)  # week 26 of the series
+    first_spike = found.filter(found["kind"] == "spike").row(0, named=True)
+    assert first_spike["is_record"] and "the highest since the series began (2023-03-06)" in first_spike["statement"]
+    r = runner.invoke(app, ["activity", case, "--site", "x"])
+    assert r.exit_code == Exit.FAILED and "no counts" in r.output  # the bad file added nothing

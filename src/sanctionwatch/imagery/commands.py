@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import polars as pl
 import typer
 from rich.table import Table
 
 from sanctionwatch.clikit import Exit, ProjectArg, _fail, _open, console
 
-__all__ = ["detections_app", "scenes_app", "sightings_app"]
+__all__ = ["activity", "counts_app", "detections_app", "scenes_app", "sightings_app"]
 
 FilesArg = Annotated[list[Path], typer.Argument(help="Files to add.")]
 
@@ -90,3 +91,79 @@ def sightings_add(
 ) -> None:
     """Add analyst sightings (CSV/GeoJSON: time, lat, lon, name, imo, mmsi, image_ref, confidence, note)."""
     _add(project_dir, files, "sightings", timezone=timezone)
+
+
+counts_app = _sub("counts", "Counts at a site read off imagery by an analyst (rail cars, containers, ships): "
+                  "CSV `site,date,count,category[,period][,note]`.",
+                  "Example: `sanctionwatch counts add case/ rail_counts.csv`")
+
+
+@counts_app.command("add", epilog="Example: `sanctionwatch counts add case/ rail_counts.csv`")
+def counts_add(project_dir: ProjectArg, files: FilesArg) -> None:
+    """Add an analyst's counts; a bad row fails the file with its line, and nothing of it is added."""
+    from sanctionwatch.imagery.activity_counts import CountsFileError
+    from sanctionwatch.imagery.site import add_counts
+
+    project = _open(project_dir)
+    try:
+        for f in files:
+            try:
+                added, known = add_counts(project, f)
+            except CountsFileError as err:
+                raise _fail(str(err), Exit.INPUT) from None
+            console.print(f"{f.name}: {added:,} counts added" + (f", {known:,} already stored" if known else ""),
+                          highlight=False)
+    finally:
+        project.close()
+
+
+def activity(
+    project_dir: ProjectArg,
+    site: Annotated[str, typer.Option(help="Site: a watched area id (see `areas list`) or the site name "
+                                      "used in a counts file.")],
+    period: Annotated[str, typer.Option(help="'week' (ISO weeks, Monday) or 'day' (UTC).")] = "week",
+    show_series: Annotated[bool, typer.Option("--series", help="Also print every period's count.")] = False,
+) -> None:
+    """Counts at a site (analyst counts, ships in port from AIS, detections) with spikes against a robust
+    baseline and level changes (changepoints), each stated in plain words with its figures."""
+    from sanctionwatch.imagery.site import site_activity
+
+    if period not in ("week", "day"):
+        raise _fail("--period must be 'week' or 'day'", Exit.USAGE)
+    project = _open(project_dir, read_only=True)
+    try:
+        result = site_activity(project, site, period=period)
+    finally:
+        project.close()
+    if result.series.is_empty():
+        raise _fail(f"no counts at {site!r}: add an analyst's counts (`counts add`), run `sanctionwatch run` for "
+                    "ships in port, or add detections", Exit.FAILED)
+    summary = (result.series.filter(result.series["count"].is_not_null())
+               .group_by("category", "basis").agg(n=pl.len(), first=pl.col("period_start_utc").min(),
+                                                  last=pl.col("period_start_utc").max(), max=pl.col("count").max())
+               .sort("category"))
+    table = Table(title=f"Series at {site} (per {period})", title_justify="left")
+    for c in ("what", "basis", "observed periods", "from", "to", "highest"):
+        table.add_column(c)
+    for r in summary.iter_rows(named=True):
+        table.add_row(r["category"], r["basis"], f"{r['n']:,}", f"{r['first']:%Y-%m-%d}", f"{r['last']:%Y-%m-%d}",
+                      f"{r['max']:,.1f}")
+    console.print(table)
+    if show_series:
+        st = Table(title="Counts", title_justify="left")
+        for c in ("period", "what", "count"):
+            st.add_column(c)
+        for r in result.series.sort("category", "period_start_utc").iter_rows(named=True):
+            st.add_row(f"{r['period_start_utc']:%Y-%m-%d}", r["category"],
+                       "not observed" if r["count"] is None else f"{r['count']:,.1f}")
+        console.print(st)
+    if result.anomalies.is_empty():
+        console.print("No spikes or level changes at the configured thresholds.")
+        return
+    at = Table(title=f"Anomalies ({result.anomalies.height})", title_justify="left")
+    for c in ("period", "kind", "what", "count", "z", "statement"):
+        at.add_column(c, overflow="fold")
+    for r in result.anomalies.iter_rows(named=True):
+        at.add_row(f"{r['period_start_utc']:%Y-%m-%d}", r["kind"], r["category"], f"{r['count']:,.1f}",
+                   "" if r["z"] is None else f"{r['z']:.1f}", r["statement"])
+    console.print(at)
