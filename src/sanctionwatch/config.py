@@ -364,6 +364,21 @@ SETTINGS: Mapping[str, Setting] = _registry(
         "sanctionwatch assumption", unit="hour", minimum=0,
     ),
     # --- screening ------------------------------------------------------------------------------
+    # --- imagery: detection matching ------------------------------------------------------------
+    Setting("imagery.match_max_fix_offset_min", 120.0, 'No expected position when the nearest AIS fix is farther than this from the scene time.', 'sanctionwatch design; GFW probability rasters go to +/-512 min (paper-industrial-activity score_ais_match.sql.j2)', unit='minute', minimum=1),
+    Setting("imagery.match_max_interp_gap_min", 240.0, 'Interpolate only between fixes of one track segment at most this far apart.', "2 x the max fix offset; below GFW's 6 h gap threshold (pipe-gaps)", unit='minute', minimum=1),
+    Setting("imagery.match_base_uncertainty_m", 200.0, '1-sigma radius of the expected position at the fix time.', 'xView3 reference metric.py distance_tolerance=200', unit='metre', minimum=1),
+    Setting("imagery.match_interp_speed_fraction", 0.05, 'Growth of the radius per metre run when interpolating between fixes.', 'sanctionwatch design, tuned on simulated tracks (docs/imagery-matching.md)', minimum=0),
+    Setting("imagery.match_extrap_speed_fraction", 0.1, 'Growth of the radius per metre run when dead-reckoning from one fix.', 'sanctionwatch design, tuned on simulated tracks (docs/imagery-matching.md)', minimum=0),
+    Setting("imagery.match_unknown_speed_knots", 12.0, 'Speed assumed when a fix has no SOG.', 'sanctionwatch design', unit='knot', minimum=0.1),
+    Setting("imagery.match_uncertainty_floor_m_per_min", 10.0, 'Least growth of the radius per minute from the fix (at anchor, drifting).', "about gpsdio-segment's very_slow 0.35 kn", unit='metre/minute', minimum=0),
+    Setting("imagery.match_search_sigmas", 4.0, 'Candidate pairs lie within this many radii of the expected position.', 'sanctionwatch design', minimum=0.1),
+    Setting("imagery.match_max_search_radius_m", 10000.0, 'Largest detection-to-vessel distance considered.', 'sanctionwatch design', unit='metre', minimum=1),
+    Setting("imagery.match_length_log_sigma", 0.35, 'Spread (natural log of the length ratio) of the length agreement factor.', 'xView3 length_acc of the winning models ~0.7-0.8', minimum=0.01),
+    Setting("imagery.match_heading_kappa", 1.0, 'Concentration of the heading agreement (modulo 180 deg, SAR ambiguity).', 'sanctionwatch design', minimum=0),
+    Setting("imagery.match_background_density_per_km2", 0.001, "Floor of the density of detections AIS cannot explain (the likelihood ratio's denominator).", 'Bar-Shalom & Fortmann 1988 clutter density; the value is a design choice', unit='1/km2', minimum=1e-09),
+    Setting("imagery.match_ambiguity_factor", 10.0, 'A detection whose candidate was taken by another detection less than this many times likelier stays ambiguous.', 'gpsdio-segment v3.0.0 matcher.py ambiguity_factor=10', minimum=1),
+    Setting("imagery.match_min_score", 0.5, 'Pairs scoring below this are never assigned.', 'sanctionwatch design; measured in docs/imagery-matching.md', minimum=0.001, maximum=0.999),
     # --- imagery: site activity ----------------------------------------------------------------
     Setting("imagery.activity_z_threshold", 3.5,
             "A period is a spike when its robust z reaches this (and its count >= imagery.activity_min_count).",

@@ -380,8 +380,9 @@ DETECTION_MATCHES = Table(
         Field("ts_utc", UTC_TS, "Scene time.", nullable=False),
         Field("mmsi", pa.int32(), "AIS vessel assigned; null for a dark-vessel candidate."),
         Field("status", pa.string(), "'matched', 'dark_candidate' (no AIS vessel could be there), or "
-              "'ambiguous' (a candidate scored below the match threshold).", nullable=False),
-        Field("score", pa.float32(), "Match score in [0, 1] (see docs/imagery.md)."),
+              "'ambiguous' (a candidate scored below the match threshold, or its vessel went to another "
+              "detection less than imagery.match_ambiguity_factor times likelier).", nullable=False),
+        Field("score", pa.float32(), "Match score in [0, 1] (see docs/imagery-matching.md)."),
         Field("distance_m", pa.float64(), "Distance from the detection to the vessel's expected position.",
               unit="metre"),
         Field("expected_lat_deg", pa.float64(), "AIS position interpolated/extrapolated to the scene time.",
