@@ -41,3 +41,22 @@ def test_demo_screening_finds_the_listed_ships_and_only_them(demo: tuple[Path, s
     assert any("SIM VOLNA -> SIM VERA" in r for r in volna["reasons"])
     assert "Screening: AIS vessels matched to list entries" in text
     assert "M LEASING LLC" in text  # ANGARA's owner, from the network
+
+
+def test_demo_imagery_matches_its_truth(demo: tuple[Path, str]) -> None:
+    import json
+
+    project_dir, text = demo
+    truth = {t["detect_id"]: t for t in json.loads(
+        (project_dir.parent / "inputs" / "imagery" / "truth.json").read_text(encoding="utf-8"))["detections"]}
+    with Project.open(project_dir, read_only=True) as p:
+        got = {r["detection_id"]: r for r in p.query("SELECT * FROM detection_matches").iter_rows(named=True)}
+        seen = p.query("SELECT area_id FROM events WHERE basis = 'sighting' AND mmsi = 273210440 ORDER BY start_utc")
+    assert set(got) == set(truth)
+    for det_id, t in truth.items():
+        if t["mmsi"] is None or t["ais_off"]:  # clutter, or a ship with its transponder off: nothing explains it
+            assert got[det_id]["status"] == "dark_candidate", det_id
+        else:
+            assert (got[det_id]["status"], got[det_id]["mmsi"]) == ("matched", t["mmsi"]), det_id
+    assert seen["area_id"].to_list() == ["rajin-port", "zhoushan-xinya-shipyard"]
+    assert "Rail traffic: rail_cars at tumangang-khasan-rail-crossing: level rose" in " ".join(text.split())

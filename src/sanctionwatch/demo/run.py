@@ -68,6 +68,8 @@ def run_demo(directory: Path, console: Console) -> None:
                                    mmsi=STORY_MMSI)
         with console.status("Loading sanctions lists and screening every vessel..."):
             screened = _screen(project, inputs)
+        with console.status("Adding imagery: scenes, detections, sightings, rail counts; matching to AIS..."):
+            imagery = _imagery(project, inputs)
         counts = project.table_counts()
         story = project.query(
             "SELECT count(*) n, min(ts_utc) t0, max(ts_utc) t1 FROM {positions} WHERE mmsi = ?", [STORY_MMSI]
@@ -98,6 +100,7 @@ def run_demo(directory: Path, console: Console) -> None:
         "that fit a round trip at 15 kn). Public reporting: at least 11 deliveries (RUSI).\n"
     )
     _print_screening(console, *screened)
+    _print_imagery(console, *imagery)
     console.print(
         "Next:\n"
         f"  sanctionwatch status {project_dir}\n"
@@ -107,8 +110,9 @@ def run_demo(directory: Path, console: Console) -> None:
         f"  sanctionwatch export {project_dir} -o angara.geojson --mmsi {STORY_MMSI}\n"
         f"  sanctionwatch screen {project_dir} --status match\n"
         f"  sanctionwatch network {project_dir} {STORY_IMO} --depth 2\n"
-        "Imagery matching and the HTML report are added to this demo as those stages land "
-        "(see the README's status)."
+        f"  sanctionwatch match {project_dir}\n"
+        f"  sanctionwatch activity {project_dir} --site tumangang-khasan-rail-crossing\n"
+        "The HTML report and web app are added to this demo as that stage lands (see the README's status)."
     )
 
 
@@ -147,3 +151,43 @@ def _print_screening(console: Console, loaded: list[Any], results: Any, around: 
         console.print("ANGARA's network (steps from the AIS vessel): "
                       + ", ".join(f"{n.name} ({n.hops})" for n in linked[:8])
                       + f". Explore it with `sanctionwatch network DIR {STORY_IMO}`.\n")
+
+
+def _imagery(project: Project, inputs: Path) -> tuple[Any, Any, Any, Any]:
+    """Add the demo's simulated imagery and match it: dark ships at Rajin and Zhoushan, the rail surge."""
+    from sanctionwatch.imagery.catalog import add_imagery
+    from sanctionwatch.imagery.run_match import match_project
+    from sanctionwatch.imagery.site import add_counts, site_activity
+
+    folder = inputs / "imagery"
+    add_imagery(project, folder / "scenes.geojson", "scenes")
+    add_imagery(project, folder / "sar_detections.csv", "detections")
+    add_imagery(project, folder / "sightings.csv", "sightings")
+    add_counts(project, folder / "rail_counts.csv")
+    report = match_project(project)
+    dark = project.con.sql(
+        "SELECT m.scene_id, m.ts_utc, d.length_m FROM detection_matches m JOIN detections d USING (detection_id) "
+        "WHERE m.status = 'dark_candidate' AND d.length_m >= 50 ORDER BY m.ts_utc").pl()
+    seen = project.query("SELECT area_id, start_utc FROM events WHERE basis = 'sighting' AND mmsi = ? "
+                         "ORDER BY start_utc", [STORY_MMSI])
+    rail = site_activity(project, "tumangang-khasan-rail-crossing")
+    return report, dark, seen, rail
+
+
+def _print_imagery(console: Console, report: Any, dark: Any, seen: Any, rail: Any) -> None:
+    console.print(
+        f"Imagery: {report.detections} detections in {report.scenes} scenes, "
+        + ", ".join(f"{n} {k}" for k, n in sorted(report.by_status.items()))
+        + ". Dark-vessel candidates of ship size (no AIS vessel can explain them): "
+        + "; ".join(f"{r['scene_id']} {r['ts_utc']:%Y-%m-%d} ({r['length_m']:.0f} m)" for r in dark.iter_rows(named=True))
+        + ".")
+    if seen.height:
+        console.print("ANGARA seen by an analyst while AIS-dark, now port visits on its timeline: "
+                      + ", ".join(f"{r['area_id']} {r['start_utc']:%Y-%m-%d}" for r in seen.iter_rows(named=True))
+                      + ".")
+    changes = rail.anomalies.filter(rail.anomalies["kind"] == "changepoint") if rail.anomalies.height else rail.anomalies
+    spikes = rail.anomalies.filter(rail.anomalies["kind"] == "spike") if rail.anomalies.height else rail.anomalies
+    if changes.height:
+        console.print(f"[bold]Rail traffic:[/] {changes.row(0, named=True)['statement']}")
+    if spikes.height:
+        console.print(f"  First spike: {spikes.row(0, named=True)['statement']}\n")

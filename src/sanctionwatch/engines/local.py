@@ -149,7 +149,9 @@ def run_local(project: Project, *, full: bool = False, on_progress: ProgressFn |
         events = run_vessel_stages(positions, config, ctx)
         arrow = conform(events.to_arrow(), EVENTS)
         with project.transaction() as con:
-            con.execute(f"DELETE FROM events WHERE mmsi IN ({mmsis}) AND event_type IN ({type_list})")
+            # events known from imagery (basis 'sighting'/'imagery') belong to `sanctionwatch match`
+            con.execute(f"DELETE FROM events WHERE mmsi IN ({mmsis}) AND event_type IN ({type_list}) "
+                        "AND coalesce(basis, '') NOT IN ('sighting', 'imagery')")
             con.register("_new_events", arrow)
             con.execute("INSERT INTO events SELECT * FROM _new_events")
             con.unregister("_new_events")

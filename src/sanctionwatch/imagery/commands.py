@@ -9,9 +9,9 @@ import polars as pl
 import typer
 from rich.table import Table
 
-from sanctionwatch.clikit import Exit, ProjectArg, _fail, _open, console
+from sanctionwatch.clikit import Exit, ProjectArg, SetOpt, _fail, _open, console
 
-__all__ = ["activity", "counts_app", "detections_app", "scenes_app", "sightings_app"]
+__all__ = ["activity", "counts_app", "detections_app", "match", "scenes_app", "sightings_app"]
 
 FilesArg = Annotated[list[Path], typer.Argument(help="Files to add.")]
 
@@ -167,3 +167,50 @@ def activity(
         at.add_row(f"{r['period_start_utc']:%Y-%m-%d}", r["kind"], r["category"], f"{r['count']:,.1f}",
                    "" if r["z"] is None else f"{r['z']:.1f}", r["statement"])
     console.print(at)
+
+
+def match(
+    project_dir: ProjectArg,
+    limit: Annotated[int, typer.Option(help="Show at most this many dark candidates.")] = 30,
+    settings: SetOpt = None,
+) -> None:
+    """Match every scene's detections to the AIS vessels expected there (one-to-one per scene); unmatched
+    detections are dark-vessel candidates. Sightings become port visits (or sightings) on vessels' timelines."""
+    from sanctionwatch.imagery.run_match import match_project
+
+    project = _open(project_dir, settings=settings)
+    try:
+        with console.status("matching detections to AIS"):
+            report = match_project(project)
+        dark = project.con.sql(
+            "SELECT m.scene_id, m.ts_utc, d.lat_deg, d.lon_deg, d.length_m, d.confidence, m.detection_id, "
+            "d.source_id, d.record_no FROM detection_matches m JOIN detections d USING (detection_id) "
+            "WHERE m.status = 'dark_candidate' ORDER BY m.ts_utc, m.detection_id").pl()
+        matched = project.con.sql(
+            "SELECT m.scene_id, m.mmsi, m.score, m.distance_m, m.fix_offset_min FROM detection_matches m "
+            "WHERE m.status = 'matched' ORDER BY m.ts_utc, m.mmsi").pl()
+    finally:
+        project.close()
+    statuses = ", ".join(f"{n:,} {k}" for k, n in sorted(report.by_status.items())) or "no detections"
+    console.print(f"{report.detections:,} detections in {report.scenes:,} scenes: {statuses}; {report.missed:,} AIS "
+                  f"vessels expected in a footprint but not detected. {report.sighting_events:,} of "
+                  f"{report.sightings:,} sightings placed on a vessel's timeline"
+                  + (f" ({report.unresolved_sightings:,} name no vessel in the data)" if report.unresolved_sightings
+                     else "") + f" ({report.seconds:.1f} s).", highlight=False)
+    if matched.height:
+        mt = Table(title="Matched detections", title_justify="left")
+        for c in ("scene", "MMSI", "score", "distance m", "fix offset min"):
+            mt.add_column(c)
+        for r in matched.head(limit).iter_rows(named=True):
+            mt.add_row(r["scene_id"] or "", str(r["mmsi"]), f"{r['score']:.2f}", f"{r['distance_m']:,.0f}",
+                       f"{r['fix_offset_min']:+.0f}")
+        console.print(mt)
+    table = Table(title=f"Dark-vessel candidates ({dark.height:,}): detections no AIS vessel can explain",
+                  title_justify="left")
+    for c in ("scene", "time (UTC)", "lat", "lon", "length m", "confidence", "source:line"):
+        table.add_column(c)
+    for r in dark.head(limit).iter_rows(named=True):
+        table.add_row(r["scene_id"] or "", f"{r['ts_utc']:%Y-%m-%d %H:%M}", f"{r['lat_deg']:.4f}", f"{r['lon_deg']:.4f}",
+                      "" if r["length_m"] is None else f"{r['length_m']:.0f}",
+                      "" if r["confidence"] is None else f"{r['confidence']:.2f}", f"{r['source_id']}:{r['record_no']}")
+    console.print(table)
