@@ -212,24 +212,30 @@ def resample(segmented: pl.DataFrame, step_us: int, max_gap_us: int) -> pl.DataF
     return pts.with_columns(pl.when(consecutive).then(speed).otherwise(None).alias("speed_knots"))
 
 
-def _h3_cells(lat: FloatArray, lon: FloatArray, res: int) -> npt.NDArray[np.uint64]:
+def h3_cells(lat: FloatArray, lon: FloatArray, res: int) -> npt.NDArray[np.uint64]:
+    """H3 cell (int) of each point at resolution ``res``."""
     to_cell = h3.api.basic_int.latlng_to_cell
     return np.fromiter((to_cell(a, b, res) for a, b in zip(lat.tolist(), lon.tolist(), strict=True)),
                        dtype=np.uint64, count=lat.size)
 
 
-def _contacts(points: pl.DataFrame, max_dist_m: float) -> pl.DataFrame:
-    """Pairs (mmsi < mmsi_b) within ``max_dist_m`` at the same grid instant: one row per pair and bucket."""
-    res = h3_resolution_for(max_dist_m)
-    cells = _h3_cells(points.get_column("lat_deg").to_numpy(), points.get_column("lon_deg").to_numpy(), res)
-    pts = points.with_columns(pl.Series("cell", cells, dtype=pl.UInt64))
+def ring_table(cells: npt.NDArray[np.uint64]) -> pl.DataFrame:
+    """cell -> every cell of its ring-1 disk: the other side of a neighbour join on H3 cells."""
     uniq = np.unique(cells)
     disk = h3.api.basic_int.grid_disk
     nb = [disk(int(c), 1) for c in uniq]
-    ring = pl.DataFrame({
+    return pl.DataFrame({
         "cell": np.repeat(uniq, [len(x) for x in nb]),
         "nb_cell": np.fromiter((c for x in nb for c in x), dtype=np.uint64),
     }, schema={"cell": pl.UInt64, "nb_cell": pl.UInt64})
+
+
+def _contacts(points: pl.DataFrame, max_dist_m: float) -> pl.DataFrame:
+    """Pairs (mmsi < mmsi_b) within ``max_dist_m`` at the same grid instant: one row per pair and bucket."""
+    res = h3_resolution_for(max_dist_m)
+    cells = h3_cells(points.get_column("lat_deg").to_numpy(), points.get_column("lon_deg").to_numpy(), res)
+    pts = points.with_columns(pl.Series("cell", cells, dtype=pl.UInt64))
+    ring = ring_table(cells)
     right = (
         pts.join(ring, on="cell")
         .drop("cell")

@@ -49,7 +49,6 @@ from __future__ import annotations
 import math
 from typing import Any, cast
 
-import h3
 import numpy as np
 import polars as pl
 import shapely
@@ -58,7 +57,7 @@ from scipy.optimize import linear_sum_assignment
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from sanctionwatch.events.encounters import _h3_cells, h3_resolution_for
+from sanctionwatch.events.encounters import h3_cells, h3_resolution_for, ring_table
 from sanctionwatch.geo import land_mask
 from sanctionwatch.imagery.expected import EVIDENCE_DTYPE, expected_positions, scene_key_expr, scene_times
 from sanctionwatch.imagery.match_params import MatchingParams
@@ -113,19 +112,8 @@ def vessel_lengths(identities: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _ring(cells: np.ndarray[Any, np.dtype[np.uint64]]) -> pl.DataFrame:
-    """cell -> every cell of its ring-1 disk (as in encounters._contacts)."""
-    uniq = np.unique(cells)
-    disk = h3.api.basic_int.grid_disk
-    nb = [disk(int(c), 1) for c in uniq]
-    return pl.DataFrame({
-        "cell": np.repeat(uniq, [len(x) for x in nb]),
-        "nb_cell": np.fromiter((c for x in nb for c in x), dtype=np.uint64),
-    }, schema={"cell": pl.UInt64, "nb_cell": pl.UInt64})
-
-
 def _with_cells(df: pl.DataFrame, lat: str, lon: str, res: int) -> pl.DataFrame:
-    cells = _h3_cells(df.get_column(lat).to_numpy(), df.get_column(lon).to_numpy(), res)
+    cells = h3_cells(df.get_column(lat).to_numpy(), df.get_column(lon).to_numpy(), res)
     return df.with_columns(pl.Series("cell", cells, dtype=pl.UInt64))
 
 
@@ -144,7 +132,7 @@ def _cell_join(det: pl.DataFrame, exp: pl.DataFrame, p: MatchingParams) -> pl.Da
     parts = []
     for res in np.unique(res_of):
         e = _with_cells(exp.filter(pl.Series(res_of == res)), "expected_lat_deg", "expected_lon_deg", int(res))
-        e = e.join(_ring(e.get_column("cell").to_numpy()), on="cell").drop("cell").rename({"nb_cell": "cell"})
+        e = e.join(ring_table(e.get_column("cell").to_numpy()), on="cell").drop("cell").rename({"nb_cell": "cell"})
         d = _with_cells(det.join(e.select("scene_id").unique(), on="scene_id", how="semi"), "lat_deg", "lon_deg",
                         int(res))
         parts.append(d.join(e, on=["scene_id", "cell"]).drop("cell"))
