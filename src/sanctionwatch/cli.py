@@ -36,7 +36,7 @@ from sanctionwatch.clikit import (
     err_console,
 )
 from sanctionwatch.imagery.commands import activity as activity_command
-from sanctionwatch.imagery.commands import counts_app, detections_app, scenes_app, sightings_app
+from sanctionwatch.imagery.commands import counts_app, detections_app, sar_app, scenes_app, sightings_app
 from sanctionwatch.imagery.commands import match as match_command
 from sanctionwatch.screening.commands import lists_app
 from sanctionwatch.screening.commands import network as network_command
@@ -615,6 +615,7 @@ app.add_typer(scenes_app)
 app.add_typer(detections_app)
 app.add_typer(sightings_app)
 app.add_typer(counts_app)
+app.add_typer(sar_app)
 app.command("match", epilog="Examples:\n\n`sanctionwatch match case/`\n\n"
             "`sanctionwatch match case/ --set imagery.match_max_fix_offset_min=60`")(match_command)
 app.command("activity", epilog="Examples:\n\n`sanctionwatch activity case/ --site tumangang-khasan-rail-crossing`\n\n"

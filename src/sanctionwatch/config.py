@@ -364,6 +364,21 @@ SETTINGS: Mapping[str, Setting] = _registry(
         "sanctionwatch assumption", unit="hour", minimum=0,
     ),
     # --- screening ------------------------------------------------------------------------------
+    # --- imagery: CFAR ship detection on SAR ----------------------------------------------------
+    Setting("imagery.cfar_pfa", 3.162277660168379e-07, 'Probability of false alarm per sea pixel.', 'ESA SNAP Adaptive Thresholding default pfa 6.5 (10^-6.5); domain.md 3.4', unit='probability', minimum=1e-15, maximum=0.49),
+    Setting("imagery.cfar_method", 'k', "Threshold rule: 'k' (K-distribution, clutter shape per pixel), 'ca' (cell averaging, exponential clutter) or 'two_parameter' (mean + z*std; comparison only).", "Crisp 2004 DSTO-RR-0272 via domain.md 3.4; 'k' holds the false-alarm rate in spiky sea (docs/benchmarks.md)"),
+    Setting("imagery.cfar_looks", 1.0, 'Equivalent number of looks of the intensity (1 = single-look, conservative for GRD).', 'sanctionwatch design', unit='look', minimum=0.1),
+    Setting("imagery.cfar_guard_radius_m", 200.0, 'Half-width of the square guard window around the tested pixel.', 'GFW paper-industrial-activity detector window_inner 200 m (domain.md 3.2)', unit='metre', minimum=1),
+    Setting("imagery.cfar_background_radius_m", 600.0, 'Half-width of the square background window.', 'GFW paper-industrial-activity detector window_outer 600 m (domain.md 3.2)', unit='metre', minimum=2),
+    Setting("imagery.cfar_min_background_fraction", 0.25, 'A pixel is tested only if its background ring keeps this share of valid sea cells.', 'sanctionwatch design (scene corners, coasts)', unit='fraction', minimum=0.01, maximum=1),
+    Setting("imagery.cfar_censor", True, 'Second pass with first-pass objects removed from the background.', "sanctionwatch design (ships inflate their neighbours' thresholds)"),
+    Setting("imagery.cfar_land_buffer_m", 1000.0, 'Land is grown by this before masking (coastline error, breakwaters).', 'GFW detector config shore_buffer 1 km', unit='metre', minimum=0),
+    Setting("imagery.cfar_min_pixels", 2, 'Smallest object, in pixels.', 'GFW get_connected_pixels gte=2', unit='pixel', minimum=1),
+    Setting("imagery.cfar_min_length_m", 0.0, 'Shortest object reported.', 'sanctionwatch design', unit='metre', minimum=0),
+    Setting("imagery.cfar_max_length_m", 500.0, 'Longest object reported; also sets the tile halo.', 'xView3 metric.py length cap 500 m (domain.md 3.1)', unit='metre', minimum=1),
+    Setting("imagery.cfar_max_inverse_shape", 10.0, 'Largest 1/nu of the K-distribution used (nu >= 0.1).', 'sanctionwatch design', minimum=0.01),
+    Setting("imagery.cfar_confidence_half_ratio", 2.0, "Peak/threshold ratio at which a detection's confidence is 0.5.", 'sanctionwatch design (a ranking, not a probability)', unit='ratio', minimum=1.01),
+    Setting("imagery.cfar_tile_px", 2048, "Side of a processing tile's core, in pixels (memory stays bounded whatever the scene size).", 'sanctionwatch design; measured memory in docs/benchmarks.md', unit='pixel', minimum=16),
     # --- imagery: detection matching ------------------------------------------------------------
     Setting("imagery.match_max_fix_offset_min", 120.0, 'No expected position when the nearest AIS fix is farther than this from the scene time.', 'sanctionwatch design; GFW probability rasters go to +/-512 min (paper-industrial-activity score_ais_match.sql.j2)', unit='minute', minimum=1),
     Setting("imagery.match_max_interp_gap_min", 240.0, 'Interpolate only between fixes of one track segment at most this far apart.', "2 x the max fix offset; below GFW's 6 h gap threshold (pipe-gaps)", unit='minute', minimum=1),

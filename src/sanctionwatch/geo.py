@@ -180,6 +180,11 @@ class LandMask:
         self._coastline = coastline
         self._coast_index: tuple[shapely.STRtree, FloatArray] | None = None
 
+    @property
+    def polygons(self) -> Any:
+        """All land as one prepared shapely MultiPolygon (for clipping and rasterising)."""
+        return self._land_union
+
     @classmethod
     def from_package(cls) -> LandMask:
         """The packaged Natural Earth 1:50m land polygons and coastline."""

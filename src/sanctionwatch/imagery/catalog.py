@@ -17,12 +17,13 @@ import polars as pl
 import pyarrow as pa
 
 from sanctionwatch import __version__
+from sanctionwatch.imagery.cfar import SceneDetections
 from sanctionwatch.imagery.inputs import ReadResult, read_detections, read_scenes, read_sightings
 from sanctionwatch.schema import DETECTIONS, QUARANTINE, SCENES, SIGHTINGS
 from sanctionwatch.screening.lists.base import source_id_of
 from sanctionwatch.store import Project, crash_point
 
-__all__ = ["KINDS", "ImageryAddReport", "add_imagery", "ensure_tables", "table_frame"]
+__all__ = ["KINDS", "ImageryAddReport", "add_imagery", "add_sar_scene", "ensure_tables", "table_frame"]
 
 KINDS = {"scenes": SCENES, "detections": DETECTIONS, "sightings": SIGHTINGS}
 
@@ -101,3 +102,34 @@ def add_imagery(project: Project, path: Path | str, kind: str, *, mapping: Path 
         crash_point("imagery_before_commit")
     return ImageryAddReport(path, kind, result.layout, result.records_read, result.table.num_rows,
                             len(result.quarantine), reasons)
+
+
+def add_sar_scene(project: Project, path: Path | str, scene: SceneDetections) -> ImageryAddReport:
+    """Store what the CFAR detector found in one GeoTIFF: its footprint as a scene and its detections.
+
+    One transaction; the GeoTIFF's bytes identify it, so detecting the same file again adds nothing
+    (to re-detect with other settings, use a new project or export with ``-o`` instead).
+    """
+    path = Path(path).resolve()
+    ensure_tables(project)
+    found = project.con.sql("SELECT count(*) FROM imagery_sources WHERE source_id = ? AND kind = 'sar_scene'",
+                            params=[scene.source_id]).fetchall()
+    if found[0][0]:
+        return ImageryAddReport(path, "sar_scene", "cfar", 0, 0, 0, {}, already_added=True)
+    ts = scene.detections.column("ts_utc")[0].as_py() if scene.detections.num_rows else None
+    scene_row = pa.Table.from_pylist([{
+        "scene_id": scene.scene_id, "sensor": "sar", "ts_utc": ts, "footprint_wkt": scene.footprint.wkt,
+        "source_id": scene.source_id, "record_no": 1}], schema=SCENES.arrow()) if ts is not None else None
+    with project.transaction() as con:
+        if scene_row is not None:
+            con.register("_scene", scene_row)
+            con.execute("INSERT INTO scenes SELECT * FROM _scene WHERE scene_id NOT IN (SELECT scene_id FROM scenes)")
+            con.unregister("_scene")
+        if scene.detections.num_rows:
+            con.register("_det", scene.detections)
+            con.execute("INSERT INTO detections SELECT * FROM _det WHERE detection_id NOT IN "
+                        "(SELECT detection_id FROM detections)")
+            con.unregister("_det")
+        con.execute("INSERT INTO imagery_sources VALUES (?, 'sar_scene', ?, 'cfar', ?, ?, 0, ?, ?, ?)", [
+            scene.source_id, str(path), scene.stats.objects_found, scene.detections.num_rows, dt.datetime.now(dt.UTC), json.dumps(scene.params.to_dict()), __version__])
+    return ImageryAddReport(path, "sar_scene", "cfar", scene.detections.num_rows, scene.detections.num_rows, 0, {})

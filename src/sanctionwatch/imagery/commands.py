@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +12,7 @@ from rich.table import Table
 
 from sanctionwatch.clikit import Exit, ProjectArg, SetOpt, _fail, _open, console
 
-__all__ = ["activity", "counts_app", "detections_app", "match", "scenes_app", "sightings_app"]
+__all__ = ["activity", "counts_app", "detections_app", "match", "sar_app", "scenes_app", "sightings_app"]
 
 FilesArg = Annotated[list[Path], typer.Argument(help="Files to add.")]
 
@@ -214,3 +215,98 @@ def match(
                       "" if r["length_m"] is None else f"{r['length_m']:.0f}",
                       "" if r["confidence"] is None else f"{r['confidence']:.2f}", f"{r['source_id']}:{r['record_no']}")
     console.print(table)
+
+
+sar_app = _sub("sar", "Ship detection on SAR GeoTIFFs (Sentinel-1 GRD-like; sigma0 linear or dB, or DN) with an "
+               "adaptive CFAR detector, land masked with the packaged coastline.",
+               "Example: `sanctionwatch sar detect S1A_rajin.tif --time 2023-10-11T02:20:38Z --project case/`")
+
+
+@sar_app.command("detect", epilog="Examples:\n\n`sanctionwatch sar detect scene.tif --time 2023-10-11T02:20Z "
+                 "--project case/`\n\n`sanctionwatch sar detect scene.tif --time 2023-10-11T02:20Z -o ships.geojson`\n\n"
+                 "`sanctionwatch sar detect scene.tif --time ... --project case/ --set imagery.cfar_pfa=1e-8`")
+def sar_detect(
+    scene: Annotated[Path, typer.Argument(help="Single-band (or --band) SAR GeoTIFF with a CRS and geotransform.")],
+    time_utc: Annotated[str, typer.Option("--time", help="Acquisition time with its zone (e.g. 2023-10-11T02:20:38Z).")],
+    project_dir: Annotated[Path | None, typer.Option("--project", help="Store the detections and the scene "
+                                                     "footprint in this project (then `sanctionwatch match`).")] = None,
+    out: Annotated[Path | None, typer.Option("--output", "-o", help="Also write the detections (.csv or .geojson).")]
+    = None,
+    scene_id: Annotated[str | None, typer.Option(help="Scene id (default: the file name).")] = None,
+    band: Annotated[int | None, typer.Option(help="Band to use in a multi-band file (1-based).")] = None,
+    scale: Annotated[str, typer.Option(help="auto, linear, db or dn.")] = "auto",
+    settings: SetOpt = None,
+) -> None:
+    """Detect vessels in a SAR scene (CFAR; settings `imagery.cfar_*`) and report them as detections."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from sanctionwatch.config import ConfigError, load_config, parse_assignments
+    from sanctionwatch.imagery.catalog import add_sar_scene
+    from sanctionwatch.imagery.cfar import CfarParams, SceneError, detect_vessels
+
+    try:
+        when = dt.datetime.fromisoformat(time_utc.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise _fail(f"--time {time_utc!r} is not an ISO-8601 time", Exit.USAGE) from None
+    if when.tzinfo is None:  # a satellite time in the wrong zone misplaces every ship against AIS
+        raise _fail(f"--time {time_utc!r} has no time zone; write e.g. {time_utc}Z", Exit.USAGE)
+    if scale not in ("auto", "linear", "db", "dn"):
+        raise _fail("--scale must be auto, linear, db or dn", Exit.USAGE)
+    project = _open(project_dir, settings=settings) if project_dir is not None else None
+    try:
+        config = project.config if project is not None else load_config(None, parse_assignments(settings or []))
+    except ConfigError as err:
+        raise _fail(str(err), Exit.CONFIG) from None
+    try:
+        with Progress(TextColumn("CFAR {task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeRemainingColumn(), console=console, transient=True) as bar:
+            task = bar.add_task(scene.name, total=None)
+            result = detect_vessels(scene, when, scene_id=scene_id, band=band, scale=scale,  # type: ignore[arg-type]
+                                    params=CfarParams.from_config(config),
+                                    on_progress=lambda done, total: bar.update(task, completed=done, total=total))
+        stored = add_sar_scene(project, scene, result) if project is not None else None
+    except SceneError as err:
+        raise _fail(str(err), Exit.INPUT) from None
+    finally:
+        if project is not None:
+            project.close()
+    st = result.stats
+    console.print(f"{scene.name}: {st.width:,} x {st.height:,} px ({st.pixel_dx_m:.0f} x {st.pixel_dy_m:.0f} m, "
+                  f"{st.scale}), {st.tiles} tiles, {st.land_fraction:.0%} land; {st.objects_reported:,} objects "
+                  f"reported ({st.objects_found:,} found) in {st.seconds:.1f} s; method {result.params.method}, "
+                  f"Pfa {result.params.pfa:.1e}.", highlight=False)
+    det = pl.DataFrame(pl.from_arrow(result.detections))
+    table = Table(title=f"Detections ({det.height:,})", title_justify="left")
+    for c in ("id", "lat", "lon", "length m", "heading", "confidence"):
+        table.add_column(c)
+    for r in det.head(30).iter_rows(named=True):
+        table.add_row(r["detection_id"], f"{r['lat_deg']:.5f}", f"{r['lon_deg']:.5f}",
+                      "" if r["length_m"] is None else f"{r['length_m']:.0f}",
+                      "" if r["heading_deg"] is None else f"{r['heading_deg']:.0f}",
+                      "" if r["confidence"] is None else f"{r['confidence']:.2f}")
+    console.print(table)
+    if stored is not None:
+        console.print(("Already stored (same GeoTIFF bytes): nothing added." if stored.already_added else
+                       f"Stored {stored.rows_kept:,} detections and the scene footprint in {project_dir}; "
+                       f"next: `sanctionwatch match {project_dir}`."), highlight=False)
+    if out is not None:
+        _write_detections(det, out)
+        console.print(f"Wrote {det.height:,} detections to {out}", highlight=False)
+
+
+def _write_detections(det: pl.DataFrame, out: Path) -> None:
+    import json
+
+    from sanctionwatch.store import atomic_output
+
+    suffix = out.suffix.lower()
+    if suffix not in (".csv", ".geojson"):
+        raise _fail(f"{out}: use a .csv or .geojson file name", Exit.USAGE)
+    with atomic_output(out) as tmp:
+        if suffix == ".csv":
+            det.write_csv(tmp)
+        else:
+            feats = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [r["lon_deg"], r["lat_deg"]]},
+                      "properties": {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()}}
+                     for r in det.iter_rows(named=True)]
+            tmp.write_text(json.dumps({"type": "FeatureCollection", "features": feats}), encoding="utf-8")
