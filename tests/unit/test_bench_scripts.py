@@ -57,3 +57,9 @@ def test_eval_name_matching_quick(tmp_path: Path) -> None:
     assert sweep[0.85]["fp_hard_by_kind"]["hard: number"] == 0
     # the screening code path proposes every pair the similarity reports
     assert report["code_path_misses"]["OFAC@0.85"] == []
+
+
+def test_bench_cfar_tiny(tmp_path: Path) -> None:
+    out = run_script("bench_cfar.py", "--size", "800", "--pd-size", "800", "--work", str(tmp_path),
+                     "--out", str(tmp_path))
+    assert "Mpx/s" in out and "| rule | Pfa |" in out.replace("  ", " ")
