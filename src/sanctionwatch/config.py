@@ -15,12 +15,12 @@ import hashlib
 import json
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
-__all__ = ["SETTINGS", "Config", "ConfigError", "Setting", "load_config", "settings_markdown"]
+__all__ = ["SETTINGS", "Config", "ConfigError", "Setting", "load_config", "params_from_config", "settings_markdown"]
 
 
 class ConfigError(ValueError):
@@ -570,6 +570,15 @@ def _flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             out[key] = v
     return out
+
+
+_P = TypeVar("_P")
+
+
+def params_from_config(cls: type[_P], config: Config, prefix: str) -> _P:
+    """A stage's frozen parameter dataclass whose field ``x`` is the setting ``prefix + x``
+    (e.g. ``CfarParams.pfa`` is ``imagery.cfar_pfa``): one place maps settings to parameters."""
+    return cls(**{f.name: config[prefix + f.name] for f in fields(cls)})  # type: ignore[arg-type]
 
 
 def load_config(project_file: Path | None = None, overrides: Mapping[str, Any] | None = None) -> Config:

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -53,7 +53,7 @@ import polars as pl
 import ruptures as rpt
 from ruptures.base import BaseCost
 
-from sanctionwatch.config import Config
+from sanctionwatch.config import Config, params_from_config
 from sanctionwatch.imagery.activity_counts import (
     EVIDENCE_DTYPE,
     CountsFileError,
@@ -146,7 +146,7 @@ class ActivityParams:
     @classmethod
     def from_config(cls, config: Config) -> ActivityParams:
         """The params from the ``imagery.activity_<field>`` settings of a frozen config."""
-        return cls(**{f.name: config[f"imagery.activity_{f.name}"] for f in fields(cls)})
+        return params_from_config(cls, config, "imagery.activity_")
 
     def to_scale(self, counts: FloatArray) -> FloatArray:
         """Counts on the scale z is computed on (always a new array: callers may modify it)."""

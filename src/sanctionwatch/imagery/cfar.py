@@ -36,7 +36,7 @@ import datetime as dt
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -47,7 +47,7 @@ import rasterio
 from scipy import ndimage, special
 from shapely.geometry import Polygon
 
-from sanctionwatch.config import Config
+from sanctionwatch.config import Config, params_from_config
 from sanctionwatch.geo import LandMask, initial_bearing_deg, land_mask
 from sanctionwatch.imagery import sar_scene as ss
 from sanctionwatch.imagery.cfar_threshold import (
@@ -131,7 +131,7 @@ class CfarParams:
     @classmethod
     def from_config(cls, config: Config) -> CfarParams:
         """The ``imagery.cfar_*`` settings of a frozen config."""
-        return cls(**{f.name: config[f"imagery.cfar_{f.name}"] for f in fields(cls)})
+        return params_from_config(cls, config, "imagery.cfar_")
 
 
 @dataclass(frozen=True)

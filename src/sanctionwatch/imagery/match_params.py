@@ -11,9 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
-from sanctionwatch.config import Config
+from sanctionwatch.config import Config, params_from_config
 
 __all__ = ["KNOT_M_PER_MIN", "MatchingParams"]
 
@@ -105,7 +105,7 @@ class MatchingParams:
     @classmethod
     def from_config(cls, config: Config) -> MatchingParams:
         """The params from the ``imagery.match_<field>`` settings of a frozen config."""
-        return cls(**{f.name: config[f"imagery.match_{f.name}"] for f in fields(cls)})
+        return params_from_config(cls, config, "imagery.match_")
 
     @property
     def params_id(self) -> str:

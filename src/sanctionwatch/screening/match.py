@@ -38,7 +38,7 @@ import numpy as np
 import polars as pl
 from rapidfuzz import fuzz, process
 
-from sanctionwatch.config import Config
+from sanctionwatch.config import Config, params_from_config
 from sanctionwatch.screening.names import (
     FOLDED_WEIGHT,
     compact_name,
@@ -75,7 +75,7 @@ class MatchParams:
 
     @classmethod
     def from_config(cls, config: Config) -> MatchParams:
-        return cls(**{f: float(config[f"screening.{f}"]) for f in cls.__dataclass_fields__})
+        return params_from_config(cls, config, "screening.")
 
 
 def _keyed(df: pl.DataFrame, column: str, keys: dict[str, Callable[[str | None], str]]) -> pl.DataFrame:
