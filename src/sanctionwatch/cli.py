@@ -232,17 +232,6 @@ def status(project_dir: ProjectArg) -> None:
         console.print(st)
 
 
-_VESSELS_SQL = """
-WITH p AS (SELECT mmsi, count(*) AS n_positions, min(ts_utc) AS first_utc, max(ts_utc) AS last_utc
-           FROM {positions} GROUP BY mmsi),
-     i AS (SELECT mmsi, arg_max(name, last_seen_utc) AS name, arg_max(imo, last_seen_utc) AS imo,
-                  arg_max(call_sign, last_seen_utc) AS call_sign, arg_max(ship_type, last_seen_utc) AS ship_type,
-                  any_value(flag_iso2) AS flag, count(DISTINCT name) AS n_names
-           FROM identities GROUP BY mmsi)
-SELECT coalesce(p.mmsi, i.mmsi) AS mmsi, i.name, i.imo, i.call_sign, i.flag, i.ship_type, i.n_names,
-       coalesce(p.n_positions, 0) AS n_positions, p.first_utc, p.last_utc
-FROM p FULL OUTER JOIN i ON p.mmsi = i.mmsi
-"""
 
 
 @app.command(epilog="Examples:\n\n`sanctionwatch vessels case/`\n\n`sanctionwatch vessels case/ --name angara`")
@@ -254,11 +243,9 @@ def vessels(
     """List vessels: MMSI, latest broadcast name/IMO/call sign/flag, positions and time span."""
     project = _open(project_dir, read_only=True)
     try:
-        where, params = "", []
-        if name:
-            where, params = " WHERE i.name ILIKE ?", [f"%{name}%"]
-        df = project.query(_VESSELS_SQL + where + " ORDER BY n_positions DESC, mmsi LIMIT ?", [*params, limit])
-        total = project.query("SELECT count(*) FROM (" + _VESSELS_SQL + where + ")", params).item()
+        from sanctionwatch.vessels import vessel_list
+
+        df, total = vessel_list(project, name=name, limit=limit)
     finally:
         project.close()
     table = Table(title=f"Vessels ({min(total, limit):,} of {total:,})", title_justify="left")
@@ -283,23 +270,17 @@ def vessel(
     """One vessel: identity history (with source file and line) and a track summary per MMSI."""
     from sanctionwatch.identifiers import imo_is_valid
     from sanctionwatch.tracks.summary import track_summary
+    from sanctionwatch.vessels import identity_history, resolve_vessel
 
     key = ident.strip().upper().removeprefix("IMO").strip()
     if not key.isdigit() or len(key) not in (7, 9):
         raise _fail(f"{ident!r} is neither a 9-digit MMSI nor a 7-digit IMO number", Exit.USAGE)
+    if len(key) == 7 and not imo_is_valid(key):
+        err_console.print(f"[yellow]warning:[/] IMO {key} has an invalid check digit")
     project = _open(project_dir, read_only=True)
     try:
-        if len(key) == 7:
-            if not imo_is_valid(key):
-                err_console.print(f"[yellow]warning:[/] IMO {key} has an invalid check digit")
-            mmsis = project.query("SELECT DISTINCT mmsi FROM identities WHERE imo = ? ORDER BY mmsi",
-                                  [int(key)]).get_column("mmsi").to_list()
-        else:
-            mmsis = [int(key)]
-        history = project.query(
-            "SELECT i.*, s.path FROM identities i JOIN sources s USING (source_id) "
-            f"WHERE i.mmsi IN ({', '.join('?' * len(mmsis)) or 'NULL'}) ORDER BY first_seen_utc", mmsis,
-        )
+        mmsis = resolve_vessel(project, key)
+        history = identity_history(project, mmsis)
         tracks = {m: project.query("SELECT * FROM {positions} WHERE mmsi = ?", [m]) for m in mmsis}
         from sanctionwatch.screening.screen import screening_results
 

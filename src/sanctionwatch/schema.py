@@ -467,6 +467,9 @@ FINDINGS = Table(
         Field("event_ids", pa.list_(pa.string()), "Events behind the finding."),
         Field("evidence", pa.list_(EVIDENCE_REF), "Raw records behind the finding."),
         Field("params_id", pa.string(), "Hash of the frozen config used."),
+        Field("title", pa.string(), "Short headline (for lists and map popups)."),
+        Field("attrs_json", pa.string(), "The rule's parameters and the figures behind the statement "
+              "(counts, distances, per-month series) as JSON."),
     ),
     key=("finding_id",),
 )
