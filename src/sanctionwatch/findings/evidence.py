@@ -48,7 +48,7 @@ def evidence_sources(project: Project) -> pl.DataFrame:
             "NULL::VARCHAR AS sha256 FROM lists").pl())
     schema = {"source_id": pl.String, "path": pl.String, "format": pl.String, "kind": pl.String,
               "sha256": pl.String}
-    parts = [p.cast(schema) for p in parts if p.height]  # type: ignore[arg-type]
+    parts = [p.cast(schema) for p in parts if p.height]
     if not parts:
         return pl.DataFrame(schema=schema)
     return pl.concat(parts).unique("source_id", keep="first", maintain_order=True)
