@@ -35,6 +35,9 @@ from sanctionwatch.clikit import (
     console,
     err_console,
 )
+from sanctionwatch.findings.commands import evidence as evidence_command
+from sanctionwatch.findings.commands import findings as findings_command
+from sanctionwatch.findings.commands import rules as rules_command
 from sanctionwatch.imagery.commands import activity as activity_command
 from sanctionwatch.imagery.commands import counts_app, detections_app, sar_app, scenes_app, sightings_app
 from sanctionwatch.imagery.commands import match as match_command
@@ -611,6 +614,14 @@ app.command("screen", epilog="Examples:\n\n`sanctionwatch screen case/`\n\n"
 app.command("network", epilog="Examples:\n\n`sanctionwatch network case/ 9179842`  (IMO)\n\n"
             "`sanctionwatch network case/ \"M LEASING LLC\" --depth 3`\n\n"
             "`sanctionwatch network case/ -o network.graphml`  (whole network for Gephi)")(network_command)
+
+# --- findings (findings/commands.py) ------------------------------------------------------------
+app.command("findings", epilog="Examples:\n\n`sanctionwatch findings case/`\n\n"
+            "`sanctionwatch findings case/ --rules my_rules.toml --min-severity medium`\n\n"
+            "`sanctionwatch findings case/ --set findings.voyage_since=2023-08-01 --vessel 9179842`")(findings_command)
+app.command("evidence", epilog="Example: `sanctionwatch evidence case/ 3f2a`  (an id prefix from `findings`)")(
+    evidence_command)
+app.command("rules", epilog="Example: `sanctionwatch rules case/ --rules my_rules.toml`")(rules_command)
 
 
 # --- export ---------------------------------------------------------------------------------

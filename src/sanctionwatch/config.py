@@ -500,6 +500,68 @@ SETTINGS: Mapping[str, Setting] = _registry(
         "Added to a number-based (IMO/MMSI) score when the name also agrees (similarity >= 0.9).",
         "sanctionwatch assumption", minimum=0, maximum=1,
     ),
+    # --- findings (rules over events, screening and imagery) ---------------------------------
+    Setting(
+        "findings.sanctioned_status", "match",
+        "Screening status that makes a vessel 'sanctioned' for the rules: 'match' (score >= "
+        "screening.match_threshold) or 'possible' (>= screening.cutoff, to review). Matches "
+        "against delisted entries never count.",
+        "sanctionwatch assumption (findings rest on confirmed matches unless the analyst widens them)",
+    ),
+    Setting(
+        "findings.watched_groups", "",
+        "Watched area groups or ids (comma-separated) whose port calls, nearby gaps and dark "
+        "detections make findings; empty: every watched area of the project (its areas/*.geojson, "
+        "else the packaged list).",
+        "sanctionwatch assumption",
+    ),
+    Setting(
+        "findings.voyage_from", "russia_far_east_ports",
+        "One end of the voyage-count rule: a watched area group or ids (comma-separated).",
+        "the seed reporting: deliveries between Russian Far East ports and Rajin (RUSI, facts.md)",
+    ),
+    Setting(
+        "findings.voyage_to", "dprk_ports",
+        "The other end of the voyage-count rule (either direction counts; a round trip counts once).",
+        "the seed reporting: deliveries between Russian Far East ports and Rajin (RUSI, facts.md)",
+    ),
+    Setting(
+        "findings.voyage_since", "",
+        "Count voyages departing on or after this UTC date (YYYY-MM-DD); empty: all the data.",
+        "sanctionwatch assumption",
+    ),
+    Setting(
+        "findings.voyage_min_count", 3,
+        "A vessel needs at least this many voyages between the two groups for a finding "
+        "(a single trip is a port call, a pattern is a shuttle).",
+        "sanctionwatch assumption; public reporting speaks of 'at least 11 deliveries' and "
+        "'at least six crossings' (facts.md)", minimum=1,
+    ),
+    Setting(
+        "findings.gap_near_area_km", 50.0,
+        "An AIS gap is near a watched area when its OFF or ON position is within this distance "
+        "of it.",
+        "same reach as events.dark_voyage_max_endpoint_distance_km", unit="km", minimum=0,
+    ),
+    Setting(
+        "findings.gap_groups", "dprk_ports",
+        "Watched area groups or ids (comma-separated) near which going dark is a finding.",
+        "sanctionwatch assumption: the demo watch list (watched_areas.geojson group dprk_ports)",
+    ),
+    Setting(
+        "findings.dark_detection_radius_km", 10.0,
+        "A dark-vessel candidate (detection no AIS vessel explains) within this distance of a "
+        "watched area is a finding.",
+        "sanctionwatch assumption (port approaches; GFW SAR dark-vessel analyses use port areas)",
+        unit="km", minimum=0,
+    ),
+    Setting(
+        "findings.dark_min_length_m", 50.0,
+        "Ignore dark-vessel candidates shorter than this (small craft and clutter); candidates "
+        "without a length are kept.",
+        "sanctionwatch assumption: cargo ships of interest are 80 m and more (facts.md)", unit="m",
+        minimum=0,
+    ),
 )
 
 

@@ -41,6 +41,11 @@ def run_demo(directory: Path, console: Console) -> None:
 
     if not (project_dir / DB_NAME).exists():
         Project.init(project_dir).close()
+        # The case's own focus, as an analyst would set it: deliveries counted from August 2023
+        # (the reporting's start), and calls at DPRK ports and Chinese shipyards as findings.
+        with (project_dir / "sanctionwatch.toml").open("a", encoding="utf-8") as fh:
+            fh.write('"findings.voyage_since" = "2023-08-01"\n'
+                     '"findings.watched_groups" = "dprk_ports,china_shipyards"\n')
     project = Project.open(project_dir)
     try:
         nmea = [inputs / f.name for f in manifest.files if f.kind == "nmea"]
@@ -70,6 +75,12 @@ def run_demo(directory: Path, console: Console) -> None:
             screened = _screen(project, inputs)
         with console.status("Adding imagery: scenes, detections, sightings, rail counts; matching to AIS..."):
             imagery = _imagery(project, inputs)
+        with console.status("Running the findings rules over events, screening and imagery..."):
+            from sanctionwatch.findings.engine import run_findings
+            from sanctionwatch.findings.store import findings_frame
+
+            findings_report = run_findings(project)
+            top = findings_frame(project, limit=8)
         counts = project.table_counts()
         story = project.query(
             "SELECT count(*) n, min(ts_utc) t0, max(ts_utc) t1 FROM {positions} WHERE mmsi = ?", [STORY_MMSI]
@@ -101,6 +112,7 @@ def run_demo(directory: Path, console: Console) -> None:
     )
     _print_screening(console, *screened)
     _print_imagery(console, *imagery)
+    _print_findings(console, findings_report, top)
     console.print(
         "Next:\n"
         f"  sanctionwatch status {project_dir}\n"
@@ -114,6 +126,16 @@ def run_demo(directory: Path, console: Console) -> None:
         f"  sanctionwatch activity {project_dir} --site tumangang-khasan-rail-crossing\n"
         "The HTML report and web app are added to this demo as that stage lands (see the README's status)."
     )
+
+
+def _print_findings(console: Console, report: Any, top: Any) -> None:
+    from rich.markup import escape
+
+    console.print(f"\n[bold]Findings[/]: {report.total} from {len(report.rules)} rules ("
+                  + ", ".join(f"{n} {r}" for r, n in report.by_rule.items()) + "). The most severe:")
+    for r in top.iter_rows(named=True):
+        console.print(f"  \\[{r['severity']}] {escape(r['statement'])} (confidence {r['confidence']:.2f}; "
+                      f"{len(r['evidence'])} input records)", highlight=False)
 
 
 def _screen(project: Project, inputs: Path) -> tuple[list[Any], Any, list[Any]]:

@@ -71,8 +71,9 @@ class FindingFilter:
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
+# Most severe first; within a severity, patterns (more events) before single events, then confidence.
 _ORDER = ("ORDER BY CASE severity WHEN 'high' THEN 0 WHEN 'medium' THEN 1 WHEN 'low' THEN 2 ELSE 3 END, "
-          "confidence DESC NULLS LAST, start_utc, finding_id")
+          "len(event_ids) DESC, confidence DESC NULLS LAST, start_utc, finding_id")
 
 
 def findings_frame(project: Project, flt: FindingFilter | None = None, *, limit: int | None = None,

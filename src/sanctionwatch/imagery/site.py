@@ -9,11 +9,13 @@ count different things with different blind spots.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
+from sanctionwatch import __version__
 from sanctionwatch.areas import project_areas
 from sanctionwatch.imagery.activity import ActivityParams, detect_anomalies
 from sanctionwatch.imagery.activity_counts import (
@@ -22,8 +24,9 @@ from sanctionwatch.imagery.activity_counts import (
     read_counts_csv,
     regularise,
 )
-from sanctionwatch.imagery.catalog import table_frame
+from sanctionwatch.imagery.catalog import ensure_tables, table_frame
 from sanctionwatch.schema import SITE_COUNTS, conform
+from sanctionwatch.screening.lists.base import source_id_of
 from sanctionwatch.store import Project, crash_point
 
 __all__ = ["SiteActivity", "add_counts", "site_activity"]
@@ -33,6 +36,7 @@ def add_counts(project: Project, path: Path | str) -> tuple[int, int]:
     """Store an analyst's counts file; returns (rows added, rows already stored). One transaction."""
     rows = read_counts_csv(Path(path))
     project.con.execute(SITE_COUNTS.duckdb_ddl())
+    ensure_tables(project)
     key = " AND ".join(f'c."{k}" IS NOT DISTINCT FROM r."{k}"' for k in SITE_COUNTS.key)
     with project.transaction() as con:
         con.register("_counts", conform(rows.to_arrow(), SITE_COUNTS))
@@ -41,6 +45,11 @@ def add_counts(project: Project, path: Path | str) -> tuple[int, int]:
                     f"(SELECT 1 FROM site_counts c WHERE {key})")
         after = con.execute("SELECT count(*) FROM site_counts").fetchall()[0][0]
         con.unregister("_counts")
+        # registered like every other input, so a finding's evidence resolves to this file's lines
+        sid = source_id_of(Path(path))
+        con.execute("INSERT INTO imagery_sources VALUES (?, 'counts', ?, 'counts_csv', ?, ?, 0, ?, '{}', ?) "
+                    "ON CONFLICT DO NOTHING", [sid, str(Path(path).resolve()), rows.height, int(after - before),
+                                                dt.datetime.now(dt.UTC), __version__])
         crash_point("counts_before_commit")
     return int(after - before), rows.height - int(after - before)
 
