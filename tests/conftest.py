@@ -30,3 +30,21 @@ def shared_file(relative: str) -> Path:
 @pytest.fixture
 def test_data() -> Path:
     return TEST_DATA
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled demo investigation, built once per test session (about 12 s): ``inputs/`` and
+    ``project/``, findings included, and what it printed in ``demo-output.txt``. Treat it as
+    read-only; copy it (shutil.copytree) to change it."""
+    import io
+
+    from rich.console import Console
+
+    from sanctionwatch.demo.run import run_demo
+
+    out = tmp_path_factory.mktemp("demo-session")
+    buf = io.StringIO()
+    run_demo(out, Console(file=buf, width=200))
+    (out / "demo-output.txt").write_text(buf.getvalue(), encoding="utf-8")
+    return out

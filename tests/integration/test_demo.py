@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 
-from sanctionwatch.demo.run import run_demo
 from sanctionwatch.screening.screen import screening_results
 from sanctionwatch.store import Project
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    out = tmp_path_factory.mktemp("demo")
-    buf = io.StringIO()
-    run_demo(out, Console(file=buf, width=200))
-    return out / "project", buf.getvalue()
+def demo(demo_dir: Path) -> tuple[Path, str]:
+    return demo_dir / "project", (demo_dir / "demo-output.txt").read_text(encoding="utf-8")
 
 
 def test_demo_counts_the_rajin_voyages(demo: tuple[Path, str]) -> None:

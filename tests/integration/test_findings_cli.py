@@ -1,0 +1,77 @@
+"""`sanctionwatch findings / evidence / rules` on the demo project, and their errors."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from sanctionwatch.cli import app
+from sanctionwatch.store import Project
+
+runner = CliRunner()
+
+
+def _copy(demo_dir: Path, tmp_path: Path) -> Path:
+    shutil.copytree(demo_dir / "project", tmp_path / "project")
+    return tmp_path / "project"
+
+
+def test_findings_runs_the_rules_and_a_rerun_adds_nothing(demo_dir: Path, tmp_path: Path):
+    project = _copy(demo_dir, tmp_path)
+    with Project.open(project, read_only=True) as p:
+        before = p.query("SELECT finding_id FROM findings ORDER BY 1")["finding_id"].to_list()
+    result = runner.invoke(app, ["findings", str(project), "--min-severity", "high"])
+    assert result.exit_code == 0, result.output
+    assert f"{len(before)} findings from 7 rules" in result.output
+    with Project.open(project, read_only=True) as p:
+        after = p.query("SELECT finding_id FROM findings ORDER BY 1")["finding_id"].to_list()
+    assert after == before  # deterministic ids: the same findings, not twice
+
+
+def test_a_project_rules_file_adds_findings_and_a_bad_one_is_a_usage_error(demo_dir: Path, tmp_path: Path):
+    project = _copy(demo_dir, tmp_path)
+    rules = tmp_path / "mine.toml"
+    rules.write_text('''
+[[rule]]
+name = "long_gaps_of_listed_ships"
+title = "Long gap"
+description = "A sanctioned vessel dark for more than a day."
+severity = "medium"
+statement = "{vessel} was dark for {hours:.0f} h from {start_utc:%Y-%m-%d}."
+sql = """
+SELECT e.mmsi, e.start_utc, e.end_utc, [e.event_id] AS event_ids,
+       CAST(json_extract(e.attrs_json, '$.duration_h') AS DOUBLE) AS hours
+FROM events e JOIN sanctioned s USING (mmsi)
+WHERE e.event_type = 'ais_gap' AND CAST(json_extract(e.attrs_json, '$.duration_h') AS DOUBLE) > $hours
+"""
+[rule.params]
+hours = 24
+''', encoding="utf-8")
+    result = runner.invoke(app, ["findings", str(project), "--rules", str(rules), "--rule", "long_gaps_of_listed_ships"])
+    assert result.exit_code == 0, result.output
+    with Project.open(project, read_only=True) as p:
+        mine = p.query("SELECT statement, evidence FROM findings WHERE rule = 'long_gaps_of_listed_ships'")
+        others = p.query("SELECT count(*) FROM findings WHERE rule <> 'long_gaps_of_listed_ships'").item()
+    assert mine.height > 0 and all("was dark for" in s for s in mine["statement"])
+    assert all(len(e) > 0 for e in mine["evidence"])
+    assert others > 0  # --rule replaced only that rule's findings
+    rules.write_text("[[rule]]\nname = 'x'\nseverity = 'nope'\n", encoding="utf-8")
+    bad = runner.invoke(app, ["findings", str(project), "--rules", str(rules)])
+    assert bad.exit_code == 2 and "mine.toml" in bad.output and "missing or empty" in bad.output
+
+
+def test_evidence_shows_the_raw_lines_and_rules_lists_the_settings(demo_dir: Path):
+    project = demo_dir / "project"
+    with Project.open(project, read_only=True) as p:
+        fid = p.query("SELECT finding_id FROM findings WHERE rule = 'voyages_between_groups' "
+                      "AND list_contains(mmsis, 273210440)").item()
+    result = runner.invoke(app, ["evidence", str(project), fid[:8]], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    assert "made at least 12 voyages" in result.output and "!AIVDM" in result.output
+    assert ".nmea:" in result.output  # file:line of each raw record
+    missing = runner.invoke(app, ["evidence", str(project), "zzzz"])
+    assert missing.exit_code == 2 and "0 findings have an id starting with 'zzzz'" in missing.output
+    listed = runner.invoke(app, ["rules", str(project)], env={"COLUMNS": "250"})
+    assert listed.exit_code == 0 and "findings.voyage_since = '2023-08-01'" in listed.output
