@@ -232,15 +232,31 @@ def ais_gap_near_watched_area(inputs: FindingInputs) -> list[Draft]:
     max_m = cfg["findings.gap_near_area_km"] * 1000.0
     gaps = inputs.events.filter(pl.col("event_type") == "ais_gap")
     hits: dict[tuple[int, str], list[tuple[dict[str, Any], float]]] = {}
-    for row in gaps.iter_rows(named=True):
-        a = _attrs(row)
-        best: tuple[Area | None, float] = (None, float("inf"))
-        for lat, lon in ((a.get("off_lat_deg"), a.get("off_lon_deg")), (a.get("on_lat_deg"), a.get("on_lon_deg"))):
-            found = _nearest_area(lat, lon, areas, max_m)
-            if found[0] is not None and found[1] < best[1]:
-                best = found
-        if best[0] is not None:
-            hits.setdefault((row["mmsi"], best[0].area_id), []).append((row, best[1]))
+    if gaps.height == 0 or not areas:
+        return []
+    # Vectorised over gaps x areas (a year of global AIS has millions of gaps): distance from each
+    # end of each gap to each area's edge, then the nearest area per gap.
+    ends = gaps.select(*(pl.col("attrs_json").str.json_path_match(f"$.{k}").cast(pl.Float64).alias(k)
+                         for k in ("off_lat_deg", "off_lon_deg", "on_lat_deg", "on_lon_deg")))
+    dist = np.full((gaps.height, len(areas)), np.inf)
+    for side in ("off", "on"):
+        lat = ends[f"{side}_lat_deg"].to_numpy()[:, None]
+        lon = ends[f"{side}_lon_deg"].to_numpy()[:, None]
+        d = np.asarray(haversine_m(lat, lon, np.array([a.lat_deg for a in areas])[None, :],
+                                   np.array([a.lon_deg for a in areas])[None, :]))
+        d = d - np.array([a.radius_m or 0.0 for a in areas])[None, :]
+        for j, a in enumerate(areas):
+            if a.polygon is not None:
+                ok = ~np.isnan(lat[:, 0])
+                inside = np.zeros(len(lat), dtype=bool)
+                inside[ok] = a.contains(lat[ok, 0], lon[ok, 0])
+                d[inside, j] = 0.0
+        dist = np.fmin(dist, np.where(np.isnan(d), np.inf, d))
+    best = dist.argmin(axis=1)
+    best_d = dist[np.arange(gaps.height), best]
+    for i in np.flatnonzero(best_d <= max_m):
+        row = gaps.row(int(i), named=True)
+        hits.setdefault((row["mmsi"], areas[best[i]].area_id), []).append((row, max(float(best_d[i]), 0.0)))
     out = []
     for (mmsi, area_id), rows in sorted(hits.items()):
         g = pl.DataFrame([r for r, _ in rows], schema=gaps.schema)
