@@ -41,6 +41,8 @@ from sanctionwatch.findings.commands import rules as rules_command
 from sanctionwatch.imagery.commands import activity as activity_command
 from sanctionwatch.imagery.commands import counts_app, detections_app, sar_app, scenes_app, sightings_app
 from sanctionwatch.imagery.commands import match as match_command
+from sanctionwatch.report.findings_commands import EPILOG as EXPORT_FINDINGS_EPILOG
+from sanctionwatch.report.findings_commands import export_findings_command
 from sanctionwatch.screening.commands import lists_app
 from sanctionwatch.screening.commands import network as network_command
 from sanctionwatch.screening.commands import screen as screen_command
@@ -662,6 +664,9 @@ def export(
     finally:
         project.close()
     console.print(f"Wrote {n:,} positions to {out}")
+
+# findings and evidence (report/findings_commands.py)
+app.command("export-findings", epilog=EXPORT_FINDINGS_EPILOG)(export_findings_command)
 
 
 # --- settings / version ---------------------------------------------------------------------

@@ -2,6 +2,9 @@
 
 Exports stream: rows are read from the store in Arrow batches and written as they come, and
 the output is written under a temporary name and renamed when complete (atomic).
+
+The GeoParquet pieces (``geo`` metadata, provenance metadata, :func:`write_geoparquet_table`)
+and :func:`choose_format` are shared with the findings exports (``report/findings_export.py``).
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from sanctionwatch import __version__
 from sanctionwatch.schema import POSITIONS
 from sanctionwatch.store import Project, atomic_output
 
-__all__ = ["EXPORT_FORMATS", "PositionFilter", "export_positions"]
+__all__ = ["EXPORT_FORMATS", "PositionFilter", "choose_format", "export_positions", "geoparquet_metadata",
+           "provenance_metadata", "write_geoparquet_table"]
 
 EXPORT_FORMATS = ("geoparquet", "csv", "geojson")
 _BATCH_ROWS = 100_000
@@ -53,17 +57,27 @@ class PositionFilter:
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
-def format_for(path: Path, explicit: str | None) -> str:
+def choose_format(path: Path, explicit: str | None, formats: tuple[str, ...],
+                  by_suffix: dict[str, str], hint: str | None = None) -> str:
+    """The export format: ``explicit`` if given (one of ``formats``), else from the file's suffix;
+    ValueError with a message for the user otherwise (``hint``: the suffixes, in words)."""
     if explicit:
-        if explicit not in EXPORT_FORMATS:
-            raise ValueError(f"unknown export format {explicit!r}; choose one of {', '.join(EXPORT_FORMATS)}")
+        if explicit not in formats:
+            raise ValueError(f"unknown export format {explicit!r}; choose one of {', '.join(formats)}")
         return explicit
     suffix = path.suffix.lower()
-    by_suffix = {".parquet": "geoparquet", ".geoparquet": "geoparquet", ".csv": "csv",
-                 ".geojson": "geojson", ".json": "geojson"}
     if suffix not in by_suffix:
-        raise ValueError(f"cannot tell the export format from {path.name!r}; pass --format")
+        raise ValueError(f"cannot tell the export format from {path.name!r}; pass --format"
+                         + (f" or name the file {hint}" if hint else ""))
     return by_suffix[suffix]
+
+
+_POSITION_SUFFIXES = {".parquet": "geoparquet", ".geoparquet": "geoparquet", ".csv": "csv",
+                      ".geojson": "geojson", ".json": "geojson"}
+
+
+def format_for(path: Path, explicit: str | None) -> str:
+    return choose_format(path, explicit, EXPORT_FORMATS, _POSITION_SUFFIXES)
 
 
 def _batches(project: Project, flt: PositionFilter) -> Iterator[pa.RecordBatch]:
@@ -83,12 +97,15 @@ def export_positions(project: Project, out: Path, *, fmt: str | None = None,
         return writer(_batches(project, flt), tmp, project)
 
 
-def _geo_metadata(bbox: list[float]) -> bytes:
-    # GeoParquet 1.1: WKB points in WGS84 lon/lat (OGC:CRS84 is the default when crs is omitted).
+def geoparquet_metadata(bbox: list[float], geometry_types: list[str] | None = None) -> bytes:
+    """The GeoParquet 1.1 ``geo`` key-value metadata of a file whose WKB column ``geometry`` holds
+    WGS84 lon/lat geometries (OGC:CRS84 is the default when crs is omitted) of ``geometry_types``."""
     return json.dumps({
         "version": "1.1.0",
         "primary_column": "geometry",
-        "columns": {"geometry": {"encoding": "WKB", "geometry_types": ["Point"], "bbox": bbox}},
+        "columns": {"geometry": {"encoding": "WKB", "geometry_types": (
+                                     ["Point"] if geometry_types is None else list(geometry_types)),
+                                 "bbox": bbox}},
     }).encode()
 
 
@@ -99,7 +116,8 @@ def _with_geometry(batch: pa.RecordBatch) -> pa.Table:
     return pa.Table.from_batches([batch]).append_column("geometry", pa.array(wkb, type=pa.binary()))
 
 
-def _provenance_meta(project: Project) -> dict[bytes, bytes]:
+def provenance_metadata(project: Project) -> dict[bytes, bytes]:
+    """Parquet key-value metadata naming the tool version and the settings (params_id and JSON)."""
     return {
         b"sanctionwatch.version": __version__.encode(),
         b"sanctionwatch.params_id": project.config.params_id.encode(),
@@ -112,7 +130,7 @@ def _write_geoparquet(batches: Iterator[pa.RecordBatch], out: Path, project: Pro
     bbox = [180.0, 90.0, -180.0, -90.0]
     n = 0
     # The bbox is only known at the end, so write the data first and the metadata in the footer.
-    with pq.ParquetWriter(out, schema.with_metadata({**(schema.metadata or {}), **_provenance_meta(project)}),
+    with pq.ParquetWriter(out, schema.with_metadata({**(schema.metadata or {}), **provenance_metadata(project)}),
                           compression="zstd") as w:
         for batch in batches:
             if batch.num_rows == 0:
@@ -124,8 +142,30 @@ def _write_geoparquet(batches: Iterator[pa.RecordBatch], out: Path, project: Pro
                     max(bbox[2], pc.max(lon).as_py()), max(bbox[3], pc.max(lat).as_py())]
             w.write_table(tbl.cast(schema))
             n += tbl.num_rows
-        w.add_key_value_metadata({"geo": _geo_metadata(bbox if n else [0.0, 0.0, 0.0, 0.0]).decode()})
+        w.add_key_value_metadata({"geo": geoparquet_metadata(bbox if n else [0.0, 0.0, 0.0, 0.0]).decode()})
     return n
+
+
+def write_geoparquet_table(table: pa.Table, out: Path, project: Project,
+                           extra_metadata: dict[bytes, bytes] | None = None) -> int:
+    """Write ``table``, whose ``geometry`` column holds WKB (null where unknown) in WGS84 lon/lat, as
+    GeoParquet 1.1 with its geometry types, bbox and the provenance metadata; returns the row count.
+    ``out`` is written as is: wrap the call in :func:`atomic_output`."""
+    wkb = table.column("geometry").to_numpy(zero_copy_only=False)
+    geoms = shapely.from_wkb(wkb)
+    present = geoms[~shapely.is_missing(geoms)]
+    present = present[~shapely.is_empty(present)]
+    bbox = [float(v) for v in shapely.total_bounds(present)] if len(present) else [0.0, 0.0, 0.0, 0.0]
+    names = sorted({_GEOMETRY_NAMES.get(int(t), "GeometryCollection")
+                    for t in set(shapely.get_type_id(present).tolist())})
+    meta = {**(table.schema.metadata or {}), **provenance_metadata(project), **(extra_metadata or {}),
+            b"geo": geoparquet_metadata(bbox, names)}
+    pq.write_table(table.replace_schema_metadata(meta), out, compression="zstd")
+    return table.num_rows
+
+
+_GEOMETRY_NAMES = {0: "Point", 1: "LineString", 3: "Polygon", 4: "MultiPoint", 5: "MultiLineString",
+                   6: "MultiPolygon", 7: "GeometryCollection"}
 
 
 def _write_csv(batches: Iterator[pa.RecordBatch], out: Path, project: Project) -> int:
