@@ -41,6 +41,8 @@ from sanctionwatch.findings.commands import rules as rules_command
 from sanctionwatch.imagery.commands import activity as activity_command
 from sanctionwatch.imagery.commands import counts_app, detections_app, sar_app, scenes_app, sightings_app
 from sanctionwatch.imagery.commands import match as match_command
+from sanctionwatch.report.commands import dossier as dossier_command
+from sanctionwatch.report.commands import report as report_command
 from sanctionwatch.report.findings_commands import EPILOG as EXPORT_FINDINGS_EPILOG
 from sanctionwatch.report.findings_commands import export_findings_command
 from sanctionwatch.screening.commands import lists_app
@@ -667,6 +669,14 @@ def export(
 
 # findings and evidence (report/findings_commands.py)
 app.command("export-findings", epilog=EXPORT_FINDINGS_EPILOG)(export_findings_command)
+
+
+# --- HTML report and vessel dossier (report/commands.py) ------------------------------------------
+app.command("report", epilog="Examples:\n\n`sanctionwatch report case/ -o report.html`\n\n"
+            "`sanctionwatch report case/ -o high.html --min-severity high`\n\n"
+            "`sanctionwatch report case/ -o angara.html --vessel 9179842 --rule voyages_between_groups`")(report_command)
+app.command("dossier", epilog="Examples:\n\n`sanctionwatch dossier case/ 9179842 -o angara.html`  (IMO)\n\n"
+            "`sanctionwatch dossier case/ 273210440 -o angara.html`  (MMSI)")(dossier_command)
 
 
 # --- settings / version ---------------------------------------------------------------------

@@ -213,11 +213,12 @@ class Project:
         return dict(zip([d[0] for d in rel.description], row, strict=True))
 
     def table_counts(self) -> dict[str, int]:
-        counts = {t.name: self.con.execute(f'SELECT count(*) FROM "{t.name}"').fetchone()[0]  # type: ignore[index]
+        # fetchall, never fetchone: DuckDB 2 refuses the next query while a result is half read
+        counts = {t.name: int(self.con.execute(f'SELECT count(*) FROM "{t.name}"').fetchall()[0][0])
                   for t in CATALOG_TABLES}
         counts["positions"] = int(
             self.con.execute("SELECT coalesce(sum(n_rows), 0) FROM manifest WHERE table_name='positions'")
-            .fetchone()[0]  # type: ignore[index]
+            .fetchall()[0][0]
         )
         return counts
 

@@ -30,7 +30,7 @@ def project(tmp_path):
 
 
 COMMANDS = ["init", "ingest", "status", "vessels", "vessel", "run", "events", "voyages", "export", "settings",
-            "findings", "evidence", "rules", "export-findings",
+            "findings", "evidence", "rules", "export-findings", "report", "dossier",
             "version", "areas",
             "demo"]
 

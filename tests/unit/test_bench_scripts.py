@@ -63,3 +63,14 @@ def test_bench_cfar_tiny(tmp_path: Path) -> None:
     out = run_script("bench_cfar.py", "--size", "800", "--pd-size", "800", "--work", str(tmp_path),
                      "--out", str(tmp_path))
     assert "Mpx/s" in out and "| rule | Pfa |" in out.replace("  ", " ")
+
+
+def test_bench_report_tiny(tmp_path: Path) -> None:
+    out = run_script("bench_report.py", "--tiny", "--out", str(tmp_path))
+    assert "| `build_report` |" in out and "| `build_dossier` (busiest vessel) |" in out
+    result = json.loads((tmp_path / "report_tiny.json").read_text())
+    r, p = result["report"], result["project"]
+    assert r["findings"] == 40 and r["maps"] == 40 and p["positions"] > 19_000
+    assert p["events"].get("port_visit", 0) > 0 and p["events"].get("ais_gap", 0) > 0  # real events behind them
+    assert 0 < r["points_drawn"] <= r["tracks"] * r["track_budget"] and r["points_drawn"] <= r["points_stored"]
+    assert r["evidence_shown"] == r["evidence_total"] > 0 and (tmp_path / "work" / "report_tiny" / "report.html").exists()

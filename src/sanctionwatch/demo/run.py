@@ -81,6 +81,12 @@ def run_demo(directory: Path, console: Console) -> None:
 
             findings_report = run_findings(project)
             top = findings_frame(project, limit=8)
+        with console.status("Writing the HTML report (maps, timelines, evidence)..."):
+            from sanctionwatch.report.html import build_report
+
+            report_path = directory / "report.html"
+            report_stats = build_report(project, report_path,
+                                        title="SIMULATED case: ANGARA and the Rajin shuttle (sanctionwatch demo)")
         counts = project.table_counts()
         story = project.query(
             "SELECT count(*) n, min(ts_utc) t0, max(ts_utc) t1 FROM {positions} WHERE mmsi = ?", [STORY_MMSI]
@@ -114,17 +120,22 @@ def run_demo(directory: Path, console: Console) -> None:
     _print_imagery(console, *imagery)
     _print_findings(console, findings_report, top)
     console.print(
+        f"\n[bold]Report[/]: {report_path} ({report_stats.bytes / 1e6:.1f} MB, {report_stats.findings} findings, "
+        f"one self-contained file: works offline, can be e-mailed).\n"
+        f"  Open it:    {report_path.as_uri()}\n"
+        f"  Or browse the case in the local web app (this machine only):\n"
+        f"              sanctionwatch serve {project_dir}   then open http://127.0.0.1:8765/\n", highlight=False)
+    console.print(
         "Next:\n"
-        f"  sanctionwatch status {project_dir}\n"
+        f"  sanctionwatch findings {project_dir} --min-severity high\n"
+        f"  sanctionwatch evidence {project_dir} ID          (an id from `findings`: events and input lines)\n"
+        f"  sanctionwatch dossier {project_dir} {STORY_IMO} -o angara.html\n"
+        f"  sanctionwatch export-findings {project_dir} -o findings.kml   (Google Earth; also .geojson .csv .parquet)\n"
         f"  sanctionwatch vessel {project_dir} {STORY_IMO}\n"
-        f"  sanctionwatch events {project_dir} --vessel {STORY_IMO}\n"
         f"  sanctionwatch voyages {project_dir} --from russia_far_east_ports --to dprk_ports --since 2023-08-01\n"
-        f"  sanctionwatch export {project_dir} -o angara.geojson --mmsi {STORY_MMSI}\n"
         f"  sanctionwatch screen {project_dir} --status match\n"
         f"  sanctionwatch network {project_dir} {STORY_IMO} --depth 2\n"
-        f"  sanctionwatch match {project_dir}\n"
-        f"  sanctionwatch activity {project_dir} --site tumangang-khasan-rail-crossing\n"
-        "The HTML report and web app are added to this demo as that stage lands (see the README's status)."
+        f"  sanctionwatch activity {project_dir} --site tumangang-khasan-rail-crossing"
     )
 
 

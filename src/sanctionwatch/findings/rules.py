@@ -209,7 +209,7 @@ def voyages_between_groups(inputs: FindingInputs) -> list[Draft]:
                        f"{g.height} voyages between {a_label} and {b_label} {since_phrase}: "
                        f"{observed.height} observed in AIS, {inferred} inferred from AIS gaps "
                        "long enough for the round trip (transponder off)."),
-            title=f"{g.height} voyages {a_label} - {b_label}",
+            title=f"{g.height} voyages between {a_label} and {b_label}",
             start_utc=start, end_utc=end, mmsis=[int(mmsi)],
             area_ids=sorted(set(g["area_id"].drop_nulls()) | set(g["area2_id"].drop_nulls())),
             event_ids=event_ids, confidence=round(conf, 3),
