@@ -111,3 +111,12 @@ def test_every_demo_finding_walks_back_to_its_input_lines(demo: tuple[Path, str]
                     assert int(line.split(",")[0]) in f["mmsis"] or not f["mmsis"], (f["statement"], line)
                     checked_ais += 1
     assert checked_ais > 20
+
+
+def test_demo_ends_with_its_report_and_says_how_to_open_and_serve_it(demo: tuple[Path, str]) -> None:
+    project_dir, text = demo
+    report = project_dir.parent / "report.html"
+    html = report.read_text(encoding="utf-8")
+    assert "made at least 12 voyages" in html and "SIMULATED" in html
+    assert "src=\"http" not in html and "href=\"http" not in html  # self-contained, nothing fetched
+    assert report.as_uri() in text and f"sanctionwatch serve {project_dir}" in text
