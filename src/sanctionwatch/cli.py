@@ -48,6 +48,7 @@ from sanctionwatch.report.findings_commands import export_findings_command
 from sanctionwatch.screening.commands import lists_app
 from sanctionwatch.screening.commands import network as network_command
 from sanctionwatch.screening.commands import screen as screen_command
+from sanctionwatch.web.commands import serve as serve_command
 
 app = typer.Typer(
     name="sanctionwatch",
@@ -677,6 +678,12 @@ app.command("report", epilog="Examples:\n\n`sanctionwatch report case/ -o report
             "`sanctionwatch report case/ -o angara.html --vessel 9179842 --rule voyages_between_groups`")(report_command)
 app.command("dossier", epilog="Examples:\n\n`sanctionwatch dossier case/ 9179842 -o angara.html`  (IMO)\n\n"
             "`sanctionwatch dossier case/ 273210440 -o angara.html`  (MMSI)")(dossier_command)
+
+
+# --- local web app (web/commands.py) ------------------------------------------------------------
+app.command("serve", epilog="Examples:\n\n`sanctionwatch serve case/`  (http://127.0.0.1:8765/, this machine only)\n\n"
+            "`SANCTIONWATCH_TOKEN=$(python -c 'import secrets; print(secrets.token_urlsafe(32))') "
+            "sanctionwatch serve case/ --host 0.0.0.0`  (remote use: token required)")(serve_command)
 
 
 # --- settings / version ---------------------------------------------------------------------

@@ -30,7 +30,7 @@ def project(tmp_path):
 
 
 COMMANDS = ["init", "ingest", "status", "vessels", "vessel", "run", "events", "voyages", "export", "settings",
-            "findings", "evidence", "rules", "export-findings", "report", "dossier",
+            "findings", "evidence", "rules", "export-findings", "report", "dossier", "serve",
             "version", "areas",
             "demo"]
 

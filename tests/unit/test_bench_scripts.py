@@ -74,3 +74,27 @@ def test_bench_report_tiny(tmp_path: Path) -> None:
     assert p["events"].get("port_visit", 0) > 0 and p["events"].get("ais_gap", 0) > 0  # real events behind them
     assert 0 < r["points_drawn"] <= r["tracks"] * r["track_budget"] and r["points_drawn"] <= r["points_stored"]
     assert r["evidence_shown"] == r["evidence_total"] > 0 and (tmp_path / "work" / "report_tiny" / "report.html").exists()
+
+
+def test_bench_web_tiny(tmp_path: Path, demo_dir: Path) -> None:
+    out = run_script("bench_web.py", "--tiny", "--project", str(demo_dir / "project"), "--out", str(tmp_path))
+    assert "| clients | seconds | requests | requests/s | p50 ms | p90 ms | p99 ms | errors |" in out
+    result = json.loads((tmp_path / "web_tiny.json").read_text())
+    (level,) = result["results"]
+    assert level["clients"] == 2 and level["errors"] == 0 and level["requests"] > 10
+    assert 0 < level["p50_ms"] <= level["p90_ms"] <= level["p99_ms"] <= level["max_ms"]
+    assert set(level["by_kind"]) == {"findings", "vessel", "track"} and all(
+        k["requests"] > 0 for k in level["by_kind"].values())
+    assert result["sizes"]["findings"] > 0 and result["server_peak_rss_mb"] > 0
+
+
+def test_bench_engines_tiny(tmp_path: Path) -> None:
+    from tests.spark_fixtures import require_spark
+
+    require_spark()
+    out = run_script("bench_engines.py", "--tiny", "--out", str(tmp_path), "--work", str(tmp_path / "work"))
+    assert "| positions | vessels | engine | seconds |" in out and "| stage | local s |" in out
+    result = json.loads((tmp_path / "engines_tiny.json").read_text())
+    size = result["sizes"][0]
+    assert size["positions"] == 20_000 and size["identical"] is True  # both engines, the same events
+    assert size["spark"]["stages"] and result["stages"]["local"]["rows"] == 20_000
