@@ -6,17 +6,13 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import re
 import shutil
 import socket
-import subprocess
-import sys
 import threading
 import time
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +27,7 @@ from sanctionwatch.web import models
 from sanctionwatch.web.app import COOKIE_NAME, STATIC_DIR, create_app
 from sanctionwatch.web.commands import is_loopback
 from sanctionwatch.web.queries import simplify_track
+from tests.web_server import serving
 
 with warnings.catch_warnings():  # starlette asks for httpx2 instead of httpx; the TestClient works with either
     warnings.simplefilter("ignore")
@@ -589,32 +586,14 @@ def test_serve_refuses_a_non_loopback_host_without_a_token(project_dir: Path) ->
     assert not any(is_loopback(h) for h in ("0.0.0.0", "::", "10.0.0.1", "example.org", "localhost.example.org"))
 
 
-@contextmanager
-def _serving(project_dir: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[str]:
-    """`sanctionwatch serve DIR --port 0 ...` in a subprocess; yields the URL it printed."""
-    with subprocess.Popen([sys.executable, "-m", "sanctionwatch.cli", "serve", str(project_dir), "--port", "0", *args],
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          env={**os.environ, "PYTHONUNBUFFERED": "1", "SANCTIONWATCH_TOKEN": "", **(env or {})}
-                          ) as proc:
-        assert proc.stdout is not None
-        try:
-            line = proc.stdout.readline()
-            found = re.search(r"http://\S+", line)
-            assert found, line
-            yield found.group(0)
-        finally:
-            proc.terminate()
-            proc.wait(20)
-
-
 def test_serve_starts_on_loopback_and_with_a_token_from_the_environment(project_dir: Path) -> None:
     import httpx
 
-    with _serving(project_dir) as url:
+    with serving(project_dir) as url:
         assert url.startswith("http://127.0.0.1:") and "token" not in url
         assert httpx.get(url + "api/status", timeout=20).json()["counts"]["findings"] > 0
         assert "default-src 'self'" in httpx.get(url, timeout=20).headers["content-security-policy"]
-    with _serving(project_dir, "--host", "127.0.0.1", env={"SANCTIONWATCH_TOKEN": TOKEN}) as url:
+    with serving(project_dir, "--host", "127.0.0.1", env={"SANCTIONWATCH_TOKEN": TOKEN}) as url:
         assert url.endswith(f"/?token={TOKEN}")  # printed at start, to open once
         base = url.split("?")[0]
         assert httpx.get(base + "api/status", timeout=20).status_code == 401

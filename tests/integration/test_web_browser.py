@@ -5,12 +5,8 @@ to benchmarks/out/screenshots/web_*.png."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,28 +14,11 @@ import httpx
 import pytest
 
 from tests.browser import browser, console_errors, screenshot  # noqa: F401  (browser: the session fixture)
+from tests.web_server import serving
 
 pytestmark = pytest.mark.slow
 
 TOKEN = "browser-test-token-0123456789"
-
-
-@contextmanager
-def serving(project_dir: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[str]:
-    """`sanctionwatch serve DIR --port 0` in a subprocess (127.0.0.1, any free port); yields its URL."""
-    with subprocess.Popen([sys.executable, "-m", "sanctionwatch.cli", "serve", str(project_dir), "--port", "0", *args],
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          env={**os.environ, "PYTHONUNBUFFERED": "1", "SANCTIONWATCH_TOKEN": "", **(env or {})}
-                          ) as proc:
-        assert proc.stdout is not None
-        try:
-            line = proc.stdout.readline()
-            found = re.search(r"http://127\.0\.0\.1:\d+/\S*", line)
-            assert found, line
-            yield found.group(0)
-        finally:
-            proc.terminate()
-            proc.wait(20)
 
 
 @pytest.fixture(scope="module")
