@@ -98,3 +98,16 @@ def test_bench_engines_tiny(tmp_path: Path) -> None:
     size = result["sizes"][0]
     assert size["positions"] == 20_000 and size["identical"] is True  # both engines, the same events
     assert size["spark"]["stages"] and result["stages"]["local"]["rows"] == 20_000
+
+
+def test_bench_decode_tiny(tmp_path: Path) -> None:
+    out = run_script("bench_decode.py", "--tiny", "--work", str(tmp_path), "--out", str(tmp_path))
+    assert "| step | messages | seconds | messages/s | vs pyais |" in out
+    assert "decode vs pyais (ratio, same run):" in out
+    result = json.loads((tmp_path / "decode_tiny.json").read_text())
+    assert result["checked_rows"] == 2000  # identical to pyais before anything is timed
+    assert [r["step"] for r in result["decode"]] == [
+        "pyais NMEAMessage(s).decode()", "pyais decode only (bit vector + message class)",
+        "ais_fast.decode_positions (all fields)", "batch: PyaisPositionDecoder",
+        "batch: VectorisedPositionDecoder"]
+    assert result["ratios"]["decode_vs_pyais_sentences"] > 1

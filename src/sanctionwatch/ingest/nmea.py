@@ -28,7 +28,9 @@ checksum likewise dates nothing. Fragment assembly and its window policy are des
 
 Single-sentence position reports (types 1, 2, 3, 18, 27: most of any feed) are queued and
 checksummed (numpy) and decoded (:class:`~sanctionwatch.ingest.nmea_decode.PositionBatchDecoder`)
-once per chunk; a faster decoder can be passed to :class:`NmeaReader`.
+once per chunk: by default vectorised
+(:class:`~sanctionwatch.ingest.nmea_decode.VectorisedPositionDecoder`, ``docs/decode.md``), with
+pyais for the odd ones; another decoder can be passed to :class:`NmeaReader`.
 
 Skipped and counted (``skipped_by_kind``): ``blank``, ``comment`` (``#``), ``other_sentence``
 (``$GPRMC``, ``$PGHP``, ``!AIALR``...) and ``non_position_type`` (complete AIS messages of types
@@ -66,7 +68,7 @@ from sanctionwatch.ingest.nmea_decode import (
     ClassBIdentities,
     DecodeError,
     PositionBatchDecoder,
-    PyaisPositionDecoder,
+    VectorisedPositionDecoder,
     decode_message,
     identity_fields,
     message_type,
@@ -128,7 +130,7 @@ class NmeaReader:
                    "timestamp prefixes, USCG and Gatehouse metadata)")
 
     def __init__(self, position_decoder: PositionBatchDecoder | None = None) -> None:
-        self.position_decoder: PositionBatchDecoder = position_decoder or PyaisPositionDecoder()
+        self.position_decoder: PositionBatchDecoder = position_decoder or VectorisedPositionDecoder()
 
     def sniff(self, path: Path, head: bytes) -> bool:
         """True if most content lines of ``head`` are NMEA sentences and some are AIS."""

@@ -1,11 +1,12 @@
-"""AIS payload decoding (pyais) and its mapping to the raw position / identity columns.
+"""AIS payload decoding and its mapping to the raw position / identity columns.
 
-Two paths, so that a vectorised decoder can later replace the hot one without touching the
-framing or the assembly:
+Two paths, so that the hot one is vectorised without touching the framing or the assembly:
 
 * single-sentence position reports (types 1, 2, 3, 18, 27: the bulk of every feed) are
   queued per chunk and decoded in one call of a :class:`PositionBatchDecoder`; the default,
-  :class:`PyaisPositionDecoder`, loops over pyais;
+  :class:`VectorisedPositionDecoder`, decodes the standard-length ones with NumPy
+  (:mod:`~sanctionwatch.ingest.ais_fast`) and hands the others to :class:`PyaisPositionDecoder`,
+  which loops over pyais; both give the same rows (``docs/decode.md``);
 * everything else that is kept (types 5, 19, 24 and the rare multi-sentence position report)
   is decoded one message at a time by :func:`decode_message`.
 
@@ -18,10 +19,12 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, Final, Protocol
 
+import numpy as np
 import polars as pl
 from pyais import NMEAMessage
 from pyais.exceptions import AISBaseException
 
+from sanctionwatch.ingest.ais_fast import BLOCK_ROWS, decode_positions
 from sanctionwatch.ingest.base import POSITION_RAW_SCHEMA
 
 __all__ = [
@@ -37,6 +40,7 @@ __all__ = [
     "PositionBatchDecoder",
     "PositionFields",
     "PyaisPositionDecoder",
+    "VectorisedPositionDecoder",
     "decode_message",
     "identity_fields",
     "message_type",
@@ -280,3 +284,68 @@ class PyaisPositionDecoder:
             {name: pl.Series(name, column, dtype=dtype)
              for (name, dtype), column in zip(POSITION_BATCH_SCHEMA.items(), columns, strict=True)}
         )
+
+
+# the pyais fields position_fields reads, in its order
+_BATCH_FIELDS: Final = ("mmsi", "lat", "lon", "speed", "course", "heading", "status", "msg_type",
+                        "accuracy")
+
+
+class VectorisedPositionDecoder:
+    """:class:`PositionBatchDecoder` that decodes standard-length payloads in bulk with NumPy.
+
+    :func:`~sanctionwatch.ingest.ais_fast.decode_positions` takes the 168-bit type 1, 2, 3 and
+    18 and the 96-bit type 27 payloads; :class:`PyaisPositionDecoder` the rest (other
+    lengths, fill bits, characters outside the armour) and any sentence that is not ASCII
+    (pyais refuses those). The frame is the one :class:`PyaisPositionDecoder` would return.
+    """
+
+    def __init__(self) -> None:
+        self.fallback = PyaisPositionDecoder()
+
+    def decode(self, payloads: Sequence[bytes], fill_bits: Sequence[int],
+               sentences: Sequence[bytes]) -> pl.DataFrame:
+        fast = decode_positions(payloads, fill_bits, fields=_BATCH_FIELDS)
+        decoded = fast.decoded
+        step = BLOCK_ROWS
+        if not all(b"".join(sentences[i:i + step]).isascii() for i in range(0, len(sentences), step)):
+            decoded = decoded & np.fromiter(map(bytes.isascii, sentences), dtype=np.bool_,
+                                            count=len(sentences))
+        frame = _position_rows(fast.columns, None if decoded.all() else decoded)
+        if len(frame) == len(payloads):
+            return frame
+        rest = np.flatnonzero(~decoded).tolist()
+        others = self.fallback.decode([payloads[i] for i in rest], [fill_bits[i] for i in rest],
+                                      [sentences[i] for i in rest])
+        return pl.concat([
+            frame.with_columns(pl.Series("_row", np.flatnonzero(decoded))),
+            others.with_columns(pl.Series("_row", rest, dtype=pl.Int64)),
+        ]).sort("_row").drop("_row")
+
+
+def _position_rows(columns: dict[str, Any], keep: Any) -> pl.DataFrame:
+    """:func:`position_fields` of every decoded row, vectorised (``keep``: rows to take)."""
+    mmsi, lat, lon, sog, cog, heading, status, msg_type, accuracy = (
+        columns[name] if keep is None else columns[name][keep] for name in _BATCH_FIELDS)
+    long_range = msg_type == 27
+    no_sog = np.where(long_range, sog == LONG_RANGE_SOG_NOT_AVAILABLE_KNOTS,
+                      sog == SOG_NOT_AVAILABLE_KNOTS)
+    no_cog = np.where(long_range, cog == LONG_RANGE_COG_NOT_AVAILABLE_DEG,
+                      cog == COG_NOT_AVAILABLE_DEG)
+    no_heading = long_range | (heading == HEADING_NOT_AVAILABLE_DEG)
+    no_status = (msg_type == 18) | (status == NAV_STATUS_NOT_DEFINED)  # class B: none
+    schema = POSITION_BATCH_SCHEMA
+    return pl.DataFrame({
+        "mmsi": pl.Series(mmsi, dtype=schema["mmsi"]),
+        "lat_deg": pl.Series(lat, dtype=schema["lat_deg"]),
+        "lon_deg": pl.Series(lon, dtype=schema["lon_deg"]),
+        "sog_knots": pl.Series(sog).cast(schema["sog_knots"]).scatter(np.flatnonzero(no_sog), None),
+        "cog_deg": pl.Series(cog).cast(schema["cog_deg"]).scatter(np.flatnonzero(no_cog), None),
+        "heading_deg": pl.Series(heading).cast(schema["heading_deg"]).scatter(
+            np.flatnonzero(no_heading), None),
+        "nav_status": pl.Series(status).cast(schema["nav_status"]).scatter(
+            np.flatnonzero(no_status), None),
+        "msg_type": pl.Series(msg_type).cast(schema["msg_type"]),
+        "accuracy": pl.Series(accuracy, dtype=schema["accuracy"]),
+        "decode_error": pl.repeat(None, len(mmsi), dtype=schema["decode_error"], eager=True),
+    })
