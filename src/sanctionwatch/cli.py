@@ -35,6 +35,7 @@ from sanctionwatch.clikit import (
     console,
     err_console,
 )
+from sanctionwatch.engines.base import EngineName
 from sanctionwatch.findings.commands import evidence as evidence_command
 from sanctionwatch.findings.commands import findings as findings_command
 from sanctionwatch.findings.commands import rules as rules_command
@@ -338,11 +339,30 @@ def vessel(
 # --- run / events ---------------------------------------------------------------------------
 
 @app.command(epilog="Examples:\n\n`sanctionwatch run case/`  (only vessels with new data)\n\n"
-             "`sanctionwatch run case/ --full --set events.gap_min_hours=12`")
+             "`sanctionwatch run case/ --full --set events.gap_min_hours=12`\n\n"
+             "`sanctionwatch run case/ --engine spark --master local[4]`\n\n"
+             "`sanctionwatch run case/ --engine spark --master yarn --positions s3a://ais/2024/ "
+             "--identities s3a://ais/identities/ --events-out s3a://ais/events-2024/`")
 def run(
     project_dir: ProjectArg,
     full: Annotated[bool, typer.Option(help="Re-compute every vessel, not only those with new data.")] = False,
     settings: SetOpt = None,
+    engine: Annotated[EngineName, typer.Option(
+        help="local: in this process, incremental. spark: PySpark (Java 17), recomputes every vessel "
+        "when there is new data; see docs/scaling.md.")] = EngineName.local,
+    master: Annotated[str | None, typer.Option(
+        help="Spark master (--engine spark): local[N], spark://host:7077, yarn, k8s://... [default: local[*]]")] = None,
+    positions: Annotated[list[str] | None, typer.Option(
+        "--positions", help="Spark: read positions from these Parquet files, folders or URIs (any Hadoop "
+        "file system) instead of the project; the project gives settings and areas. Repeatable.")] = None,
+    identities: Annotated[str | None, typer.Option(
+        help="Spark, with --positions: identities Parquet (IDENTITIES columns) for identity changes.")] = None,
+    events_out: Annotated[str | None, typer.Option(
+        help="Spark: also write the events as Parquet here (required with --positions, whose events go "
+        "only there).")] = None,
+    findings_out: Annotated[str | None, typer.Option(
+        help="Spark: also evaluate the findings rules on the events and write them as Parquet here "
+        "(FINDINGS columns; with --positions, the way to get findings without a local store).")] = None,
 ) -> None:
     """Compute tracks and events (AIS gaps, port visits, spoofing indicators) incrementally.
 
@@ -350,17 +370,26 @@ def run(
     re-running with no new data changes nothing. Changed settings re-compute everything.
     """
     from sanctionwatch.areas import AreaConflictError
-    from sanctionwatch.engines.local import run_local
+    from sanctionwatch.engines.base import EngineInputError, EngineUnavailableError, make_engine
     from sanctionwatch.geo import AreaFileError
 
+    try:
+        runner = make_engine(engine.value, master=master, positions=tuple(positions or ()),
+                             identities=identities, events_out=events_out, findings_out=findings_out)
+    except ValueError as err:
+        raise _fail(str(err), Exit.USAGE) from None
     project = _open(project_dir, settings=settings)
     try:
         with _progress() as progress:
-            task = progress.add_task("vessel groups", total=None)
-            report = run_local(project, full=full,
-                               on_progress=lambda done, total: progress.update(task, completed=done, total=total))
-    except (AreaFileError, AreaConflictError) as err:
+            task = progress.add_task("vessel groups" if engine is EngineName.local else "spark steps", total=None)
+            report = runner.run(project, full=full,
+                                on_progress=lambda done, total: progress.update(task, completed=done, total=total))
+    except (AreaFileError, AreaConflictError, EngineInputError) as err:
         raise _fail(str(err), Exit.INPUT) from None
+    except EngineUnavailableError as err:
+        raise _fail(str(err), Exit.FAILED) from None
+    except ValueError as err:
+        raise _fail(str(err), Exit.USAGE) from None
     finally:
         project.close()
     table = Table(title=f"Events computed ({report.vessels_processed:,} vessels, "
@@ -371,8 +400,12 @@ def run(
     for k, v in report.events_by_type.items():
         table.add_row(k, f"{v:,}")
     console.print(table)
-    console.print(f"{report.events_total:,} events in the project."
-                  + ("" if report.new_sources or report.full else " No new data since the last run."))
+    if report.events_uri:
+        console.print(f"Events written as Parquet to {report.events_uri}"
+                      + ("." if report.loaded_into_project else " (not loaded into the project)."))
+    if report.loaded_into_project:
+        console.print(f"{report.events_total:,} events in the project."
+                      + ("" if report.new_sources or report.full else " No new data since the last run."))
 
 
 def _json_value(v: Any) -> Any:
@@ -667,6 +700,7 @@ def export(
     finally:
         project.close()
     console.print(f"Wrote {n:,} positions to {out}")
+
 
 # findings and evidence (report/findings_commands.py)
 app.command("export-findings", epilog=EXPORT_FINDINGS_EPILOG)(export_findings_command)

@@ -44,6 +44,7 @@ __all__ = [
     "Table",
     "duckdb_type",
     "empty_table",
+    "spark_ddl",
 ]
 
 UTC_TS = pa.timestamp("us", tz="UTC")
@@ -115,7 +116,7 @@ class Table:
         return f'CREATE TABLE IF NOT EXISTS "{table_name or self.name}" (\n  {cols}\n)'
 
     def spark_ddl(self) -> str:
-        return ", ".join(f"`{f.name}` {_spark_type(f.type)}" for f in self.fields)
+        return spark_ddl(self.arrow())
 
     def describe(self) -> list[dict[str, str]]:
         """Rows for documentation: name, type, unit, nullable, doc."""
@@ -179,10 +180,16 @@ def duckdb_type(t: pa.DataType) -> str:
     return simple[t]
 
 
+def spark_ddl(schema: pa.Schema) -> str:
+    """The Spark DDL string (``name TYPE, ...``, names quoted) of an Arrow schema: a :class:`Table`'s, or the
+    schema of an intermediate frame an engine passes between its steps."""
+    return ", ".join(f"`{f.name}` {_spark_type(f.type)}" for f in schema)
+
+
 def _spark_type(t: pa.DataType) -> str:
     if pa.types.is_timestamp(t):
         return "TIMESTAMP"
-    if pa.types.is_list(t):
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
         return f"ARRAY<{_spark_type(t.value_type)}>"
     if pa.types.is_struct(t):
         return "STRUCT<" + ", ".join(f"{c.name}: {_spark_type(c.type)}" for c in t) + ">"

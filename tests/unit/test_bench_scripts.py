@@ -76,6 +76,19 @@ def test_bench_report_tiny(tmp_path: Path) -> None:
     assert r["evidence_shown"] == r["evidence_total"] > 0 and (tmp_path / "work" / "report_tiny" / "report.html").exists()
 
 
+def test_bench_decode_tiny(tmp_path: Path) -> None:
+    out = run_script("bench_decode.py", "--tiny", "--work", str(tmp_path), "--out", str(tmp_path))
+    assert "| step | messages | seconds | messages/s | vs pyais |" in out
+    assert "decode vs pyais (ratio, same run):" in out
+    result = json.loads((tmp_path / "decode_tiny.json").read_text())
+    assert result["checked_rows"] == 2000  # identical to pyais before anything is timed
+    assert [r["step"] for r in result["decode"]] == [
+        "pyais NMEAMessage(s).decode()", "pyais decode only (bit vector + message class)",
+        "ais_fast.decode_positions (all fields)", "batch: PyaisPositionDecoder",
+        "batch: VectorisedPositionDecoder"]
+    assert result["ratios"]["decode_vs_pyais_sentences"] > 1
+
+
 def test_bench_web_tiny(tmp_path: Path, demo_dir: Path) -> None:
     out = run_script("bench_web.py", "--tiny", "--project", str(demo_dir / "project"), "--out", str(tmp_path))
     assert "| clients | seconds | requests | requests/s | p50 ms | p90 ms | p99 ms | errors |" in out
@@ -93,21 +106,8 @@ def test_bench_engines_tiny(tmp_path: Path) -> None:
 
     require_spark()
     out = run_script("bench_engines.py", "--tiny", "--out", str(tmp_path), "--work", str(tmp_path / "work"))
-    assert "| positions | vessels | engine | seconds |" in out and "| stage | local s |" in out
+    assert "| positions | vessels | engine | seconds |" in out and "| step | local s |" in out
     result = json.loads((tmp_path / "engines_tiny.json").read_text())
     size = result["sizes"][0]
     assert size["positions"] == 20_000 and size["identical"] is True  # both engines, the same events
     assert size["spark"]["stages"] and result["stages"]["local"]["rows"] == 20_000
-
-
-def test_bench_decode_tiny(tmp_path: Path) -> None:
-    out = run_script("bench_decode.py", "--tiny", "--work", str(tmp_path), "--out", str(tmp_path))
-    assert "| step | messages | seconds | messages/s | vs pyais |" in out
-    assert "decode vs pyais (ratio, same run):" in out
-    result = json.loads((tmp_path / "decode_tiny.json").read_text())
-    assert result["checked_rows"] == 2000  # identical to pyais before anything is timed
-    assert [r["step"] for r in result["decode"]] == [
-        "pyais NMEAMessage(s).decode()", "pyais decode only (bit vector + message class)",
-        "ais_fast.decode_positions (all fields)", "batch: PyaisPositionDecoder",
-        "batch: VectorisedPositionDecoder"]
-    assert result["ratios"]["decode_vs_pyais_sentences"] > 1

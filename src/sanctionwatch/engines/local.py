@@ -14,12 +14,11 @@ import datetime as dt
 import hashlib
 import time
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import polars as pl
 
 from sanctionwatch.areas import project_areas
+from sanctionwatch.engines.base import ProgressFn, RunReport
 from sanctionwatch.engines.stages import PER_VESSEL_EVENT_TYPES, StageContext, run_vessel_stages
 from sanctionwatch.schema import EVENTS, conform
 from sanctionwatch.store import Project
@@ -29,21 +28,6 @@ __all__ = ["RunReport", "run_local"]
 # Positions per group of vessels: bounds memory (~100 B/row through the stages) while keeping
 # per-call overheads small.
 GROUP_TARGET_ROWS = 1_000_000
-
-ProgressFn = Callable[[int, int], None]
-
-
-@dataclass
-class RunReport:
-    vessels_processed: int = 0
-    positions_processed: int = 0
-    new_sources: int = 0
-    events_by_type: dict[str, int] = field(default_factory=dict)
-    events_total: int = 0
-    seconds: float = 0.0
-    full: bool = False
-    params_id: str = ""
-
 
 def _ensure_tables(project: Project) -> None:
     con = project.con

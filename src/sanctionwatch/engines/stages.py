@@ -20,7 +20,15 @@ from sanctionwatch.config import Config
 if TYPE_CHECKING:
     from sanctionwatch.geo import Area
 
-__all__ = ["PER_VESSEL_EVENT_TYPES", "PER_VESSEL_STAGES", "StageContext", "VesselStage", "run_vessel_stages"]
+__all__ = [
+    "PER_VESSEL_EVENT_TYPES",
+    "PER_VESSEL_STAGES",
+    "STAGE_POSITION_COLUMNS",
+    "StageContext",
+    "VesselStage",
+    "run_segmented_stages",
+    "run_vessel_stages",
+]
 
 
 @dataclass
@@ -92,7 +100,19 @@ def run_vessel_stages(
 
     if positions.height == 0:
         return empty_events()
-    segmented = segment(positions, config)
+    return run_segmented_stages(segment(positions, config), config, ctx, stages)
+
+
+def run_segmented_stages(
+    segmented: pl.DataFrame, config: Config, ctx: StageContext,
+    stages: tuple[VesselStage, ...] = PER_VESSEL_STAGES,
+) -> pl.DataFrame:
+    """Every per-vessel stage on already segmented positions (an engine that also needs the
+    segments for another step segments once and calls this)."""
+    from sanctionwatch.events.base import empty_events
+
+    if segmented.height == 0:
+        return empty_events()
     frames = [stage.fn(segmented, config, ctx) for stage in stages]
     frames.append(_voyages(frames, config, ctx))
     frames = [f for f in frames if f.height]
@@ -115,6 +135,12 @@ def _voyages(frames: list[pl.DataFrame], config: Config, ctx: StageContext) -> p
     parts = [p for p in parts if p.height]
     return pl.concat(parts, how="vertical_relaxed") if parts else empty_events()
 
+
+#: the POSITIONS columns the per-vessel stages and the encounter search read (the others may be
+#: null); an engine that ships positions to workers ships these. The engines' equivalence tests
+#: (tests/integration/test_spark_engine.py) fail if a stage starts reading another one.
+STAGE_POSITION_COLUMNS: tuple[str, ...] = (
+    "mmsi", "ts_utc", "lat_deg", "lon_deg", "sog_knots", "cog_deg", "source_id", "record_no")
 
 #: event types the per-vessel step writes (and so replaces when a vessel is re-computed)
 PER_VESSEL_EVENT_TYPES: tuple[str, ...] = (*sorted({t for s in PER_VESSEL_STAGES for t in s.event_types}), "voyage")

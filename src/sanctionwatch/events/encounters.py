@@ -49,7 +49,18 @@ from sanctionwatch.geo import EARTH_RADIUS_M, haversine_m
 from sanctionwatch.tracks.segment import METRES_PER_NM
 from sanctionwatch.tracks.summary import haversine_expr
 
-__all__ = ["EVENT_TYPE", "EncounterDetector", "detect_encounters", "h3_resolution_for", "resample"]
+__all__ = [
+    "EVENT_TYPE",
+    "POINT_COLUMNS",
+    "EncounterDetector",
+    "candidate_contacts",
+    "contacts_from_candidates",
+    "detect_encounters",
+    "h3_cells",
+    "h3_resolution_for",
+    "resample",
+    "ring_table",
+]
 
 EVENT_TYPE = "encounter"
 _US_PER_MIN = 60_000_000
@@ -80,19 +91,40 @@ class EncounterDetector:
     event_type: ClassVar[str] = EVENT_TYPE
 
     def detect(self, segmented: pl.DataFrame) -> pl.DataFrame:
+        points = self.points(segmented)
+        if points.height == 0:
+            return empty_events()
+        return self.from_contacts(_contacts(points, self.max_distance_m))
+
+    # The steps below are what an engine that partitions the work calls (engines/spark.py): points
+    # per vessel, the (time bucket, H3 cell) join across vessels, then from_contacts per pair of vessels.
+
+    @property
+    def max_distance_m(self) -> float:
+        return float(self.config["events.encounter_max_distance_m"])
+
+    @property
+    def h3_resolution(self) -> int:
+        """H3 resolution of the neighbour join (see :func:`h3_resolution_for`)."""
+        return h3_resolution_for(self.max_distance_m)
+
+    def points(self, segmented: pl.DataFrame) -> pl.DataFrame:
+        """Step 1, per segment: the resampled points (:func:`resample` with this config's grid)."""
         cfg = self.config
         step_us = round(float(cfg["events.encounter_resample_minutes"]) * _US_PER_MIN)
         max_gap_us = round(float(cfg["events.encounter_max_interpolation_gap_hours"]) * _US_PER_HOUR)
-        max_dist_m = float(cfg["events.encounter_max_distance_m"])
+        return resample(segmented, step_us, max_gap_us)
+
+    def from_contacts(self, contacts: pl.DataFrame) -> pl.DataFrame:
+        """Steps 3-4, per pair of vessels: runs, thresholds, merge and EVENTS rows from
+        :func:`contacts_from_candidates` rows (all contacts of each pair present)."""
+        cfg = self.config
+        step_us = round(float(cfg["events.encounter_resample_minutes"]) * _US_PER_MIN)
         min_us = round(float(cfg["events.encounter_min_hours"]) * _US_PER_HOUR)
         max_speed_knots = float(cfg["events.encounter_max_median_speed_knots"])
         min_port_m = float(cfg["events.encounter_min_distance_from_port_km"]) * 1000.0
         merge_us = round(float(cfg["events.encounter_merge_gap_hours"]) * _US_PER_HOUR)
 
-        points = resample(segmented, step_us, max_gap_us)
-        if points.height == 0:
-            return empty_events()
-        contacts = _contacts(points, max_dist_m)
         runs = _runs(contacts, step_us)
         runs = runs.filter((pl.col("end_us") - pl.col("start_us") >= min_us) & (pl.col("median_speed_knots") < max_speed_knots))
         if runs.height == 0:
@@ -230,6 +262,10 @@ def ring_table(cells: npt.NDArray[np.uint64]) -> pl.DataFrame:
     }, schema={"cell": pl.UInt64, "nb_cell": pl.UInt64})
 
 
+#: columns of a resampled point carried through the neighbour join (the right side gets the suffix ``_b``)
+POINT_COLUMNS = ("mmsi", "segment_id", "lat_deg", "lon_deg", "src", "rec", "speed_knots")
+
+
 def _contacts(points: pl.DataFrame, max_dist_m: float) -> pl.DataFrame:
     """Pairs (mmsi < mmsi_b) within ``max_dist_m`` at the same grid instant: one row per pair and bucket."""
     res = h3_resolution_for(max_dist_m)
@@ -241,17 +277,29 @@ def _contacts(points: pl.DataFrame, max_dist_m: float) -> pl.DataFrame:
         .drop("cell")
         .rename({"nb_cell": "cell"})
     )
-    keep = ["mmsi", "segment_id", "lat_deg", "lon_deg", "src", "rec", "speed_knots"]
     pairs = (
-        pts.join(right.select("t_us", "cell", *keep), on=["t_us", "cell"], suffix="_b")
+        pts.join(right.select("t_us", "cell", *POINT_COLUMNS), on=["t_us", "cell"], suffix="_b")
         .filter(pl.col("mmsi") < pl.col("mmsi_b"))
-        .with_columns(
+    )
+    return contacts_from_candidates(candidate_contacts(pairs, max_dist_m))
+
+
+def candidate_contacts(pairs: pl.DataFrame, max_dist_m: float) -> pl.DataFrame:
+    """Rows of the (time bucket, cell) join kept when the two points are within ``max_dist_m``, with
+    ``distance_m``. Row by row: an engine may run it on any slice of the join."""
+    return (
+        pairs.with_columns(
             haversine_expr(pl.col("lat_deg"), pl.col("lon_deg"), pl.col("lat_deg_b"), pl.col("lon_deg_b")).alias("distance_m")
         )
         .filter(pl.col("distance_m") <= max_dist_m)
     )
+
+
+def contacts_from_candidates(candidates: pl.DataFrame) -> pl.DataFrame:
+    """One contact per pair and bucket (the closest, when segments overlap), with the pair's mean speed
+    and midpoint. Needs every candidate of a pair together (an engine partitions by pair)."""
     return (
-        pairs.sort("mmsi", "mmsi_b", "t_us", "distance_m", "segment_id", "segment_id_b")
+        candidates.sort("mmsi", "mmsi_b", "t_us", "distance_m", "segment_id", "segment_id_b")
         .unique(["mmsi", "mmsi_b", "t_us"], keep="first", maintain_order=True)
         .with_columns(
             pl.mean_horizontal("speed_knots", "speed_knots_b").alias("pair_speed_knots"),

@@ -202,7 +202,7 @@ def voyages_between_groups(inputs: FindingInputs) -> list[Draft]:
         monthly = (g.with_columns(pl.col("start_utc").dt.strftime("%Y-%m").alias("month"),
                                   pl.when(pl.col("basis") == "inferred_gap").then(pl.lit("inferred"))
                                   .otherwise(pl.lit("observed")).alias("kind"))
-                   .group_by("month", "kind").len().sort("month"))
+                   .group_by("month", "kind").len().sort("month", "kind"))  # group_by order is not stable
         conf = float(g["confidence"].fill_null(1.0).mean())  # type: ignore[arg-type]
         out.append(Draft(
             statement=(f"{inputs.label(mmsi)}{', ' + listing + ',' if listing else ''} made at least "
