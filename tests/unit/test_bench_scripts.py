@@ -111,3 +111,11 @@ def test_bench_engines_tiny(tmp_path: Path) -> None:
     size = result["sizes"][0]
     assert size["positions"] == 20_000 and size["identical"] is True  # both engines, the same events
     assert size["spark"]["stages"] and result["stages"]["local"]["rows"] == 20_000
+
+
+def test_bench_pipeline_vs_scan_tiny(tmp_path: Path) -> None:
+    out = run_script("bench_pipeline_vs_scan.py", "--tiny", "--out", str(tmp_path), "--work", str(tmp_path / "w"))
+    assert "| pipeline / DuckDB scan |" in out
+    (r,) = json.loads((tmp_path / "pipeline_vs_scan_tiny.json").read_text())["results"]
+    assert r["positions"] == 20_000 and r["events"] > 0  # the pipeline found events in what it scanned
+    assert r["pipeline_vs_duckdb_scan"] > 1 and r["scan_polars_s"] > 0
