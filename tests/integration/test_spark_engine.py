@@ -274,3 +274,20 @@ def test_cli_spark_run_and_bad_input(spark, good_files, tmp_path):
     assert "encounter" in result.output and "(not loaded into the project)" in result.output
     result = runner.invoke(app, ["run", str(tmp_path / "p"), "--positions", str(good_files)])
     assert result.exit_code == 2 and "Spark engine only" in result.output
+
+
+def test_match_command_on_spark_stores_the_local_matches(spark, demo_dir, tmp_path):
+    shutil.copytree(demo_dir / "project", tmp_path / "project")
+    with Project.open(tmp_path / "project", read_only=True) as p:
+        local = p.query("SELECT * FROM detection_matches ORDER BY detection_id")
+        sightings = p.query("SELECT event_id FROM events WHERE basis = 'sighting' ORDER BY 1")
+    result = CliRunner().invoke(app, ["match", str(tmp_path / "project"), "--engine", "spark",
+                                      "--master", "local[2]"])
+    assert result.exit_code == 0, result.output
+    assert "missed vessels not counted on Spark" in result.output
+    with Project.open(tmp_path / "project", read_only=True) as p:
+        got = p.query("SELECT * FROM detection_matches ORDER BY detection_id")
+        assert p.query("SELECT event_id FROM events WHERE basis = 'sighting' ORDER BY 1").equals(sightings)
+    assert got.height == local.height >= 10 and got.equals(local)
+    bad = CliRunner().invoke(app, ["match", str(tmp_path / "project"), "--master", "local[2]"])
+    assert bad.exit_code == 2 and "--engine spark only" in bad.output

@@ -173,16 +173,29 @@ def activity(
 def match(
     project_dir: ProjectArg,
     limit: Annotated[int, typer.Option(help="Show at most this many dark candidates.")] = 30,
+    engine: Annotated[str, typer.Option(help="local, or spark: the same matching as a Spark join partitioned "
+                                        "by scene (Java 17; see docs/scaling.md).")] = "local",
+    master: Annotated[str | None, typer.Option(help="Spark master with --engine spark [default: local[*]].")]
+    = None,
     settings: SetOpt = None,
 ) -> None:
     """Match every scene's detections to the AIS vessels expected there (one-to-one per scene); unmatched
     detections are dark-vessel candidates. Sightings become port visits (or sightings) on vessels' timelines."""
+    from sanctionwatch.engines.base import EngineUnavailableError, make_engine
     from sanctionwatch.imagery.run_match import match_project
 
+    if engine not in ("local", "spark"):
+        raise _fail(f"--engine must be 'local' or 'spark', not {engine!r}", Exit.USAGE)
+    if master is not None and engine != "spark":
+        raise _fail("--master applies to --engine spark only", Exit.USAGE)
+    spark_engine = make_engine("spark", master=master) if engine == "spark" else None
     project = _open(project_dir, settings=settings)
     try:
         with console.status("matching detections to AIS"):
-            report = match_project(project)
+            try:
+                report = match_project(project, spark_engine=spark_engine)
+            except EngineUnavailableError as err:
+                raise _fail(str(err), Exit.FAILED) from None
         dark = project.con.sql(
             "SELECT m.scene_id, m.ts_utc, d.lat_deg, d.lon_deg, d.length_m, d.confidence, m.detection_id, "
             "d.source_id, d.record_no FROM detection_matches m JOIN detections d USING (detection_id) "
@@ -193,8 +206,10 @@ def match(
     finally:
         project.close()
     statuses = ", ".join(f"{n:,} {k}" for k, n in sorted(report.by_status.items())) or "no detections"
-    console.print(f"{report.detections:,} detections in {report.scenes:,} scenes: {statuses}; {report.missed:,} AIS "
-                  f"vessels expected in a footprint but not detected. {report.sighting_events:,} of "
+    missed = (f"{report.missed:,} AIS vessels expected in a footprint but not detected"
+              if report.missed >= 0 else "missed vessels not counted on Spark")
+    console.print(f"{report.detections:,} detections in {report.scenes:,} scenes: {statuses}; {missed}. "
+                  f"{report.sighting_events:,} of "
                   f"{report.sightings:,} sightings placed on a vessel's timeline"
                   + (f" ({report.unresolved_sightings:,} name no vessel in the data)" if report.unresolved_sightings
                      else "") + f" ({report.seconds:.1f} s).", highlight=False)

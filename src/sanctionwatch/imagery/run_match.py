@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import polars as pl
 
@@ -93,8 +94,12 @@ def _sighting_events(project: Project, sightings: pl.DataFrame) -> tuple[pl.Data
     return events_frame(rows), unresolved
 
 
-def match_project(project: Project) -> MatchReport:
-    """Match every scene's detections and place every sighting; store both (see the module doc)."""
+def match_project(project: Project, *, spark_engine: Any = None) -> MatchReport:
+    """Match every scene's detections and place every sighting; store both (see the module doc).
+
+    ``spark_engine``: a :class:`~sanctionwatch.engines.spark.SparkEngine` computes the matches
+    instead (the same join and assignment functions, partitioned by scene; ``missed`` is then not
+    counted)."""
     started = time.perf_counter()
     ensure_tables(project)
     project.con.execute(DETECTION_MATCHES.duckdb_ddl())
@@ -103,7 +108,11 @@ def match_project(project: Project) -> MatchReport:
     detections, scenes = table_frame(project, "detections"), table_frame(project, "scenes")
     report = MatchReport()
     matches = pl.DataFrame(schema=DETECTION_MATCHES.polars())  # type: ignore[arg-type]
-    if detections.height:
+    if detections.height and spark_engine is not None:
+        matches = pl.DataFrame(spark_engine.detection_matches(project))
+        report.scenes, report.detections, report.missed = matches["scene_id"].n_unique(), detections.height, -1
+        report.by_status = {k: int(v) for k, v in matches.group_by("status").len().iter_rows()}
+    elif detections.height:
         st = scene_times(detections, scenes if scenes.height else None)
         positions = _positions_near(project, st, params.max_fix_offset_min + params.max_interp_gap_min)
         expected = expected_positions(positions, st, params, config=project.config)
