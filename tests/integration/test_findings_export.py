@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import io
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -26,12 +26,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import shapely
-from rich.console import Console
 from shapely.geometry import shape
 from typer.testing import CliRunner
 
 from sanctionwatch.cli import Exit, app
-from sanctionwatch.demo.run import run_demo
 from sanctionwatch.findings.store import SEVERITIES, FindingFilter, ensure_findings_table, findings_frame
 from sanctionwatch.report import findings_export
 from sanctionwatch.report.findings_export import (
@@ -115,9 +113,9 @@ def add_test_findings(project: Project) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Path:
+def demo(tmp_path_factory, demo_dir: Path) -> Path:
     out = tmp_path_factory.mktemp("findings-export")
-    run_demo(out, Console(file=io.StringIO(), width=200))
+    shutil.copytree(demo_dir / "project", out / "project")  # the session's demo, with test findings added
     with Project.open(out / "project") as project:
         add_test_findings(project)
     return out / "project"
