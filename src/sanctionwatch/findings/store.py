@@ -15,10 +15,25 @@ import polars as pl
 from sanctionwatch.schema import EVENTS, FINDINGS
 from sanctionwatch.store import Project
 
-__all__ = ["SEVERITIES", "FindingFilter", "ensure_findings_table", "finding_events", "findings_frame"]
+__all__ = ["SEVERITIES", "FindingFilter", "ensure_findings_table", "finding_events", "findings_frame",
+           "span_overlap"]
 
 #: severities, lowest first (filters use "at least")
 SEVERITIES = ("info", "low", "medium", "high")
+
+
+def span_overlap(since: dt.datetime | None, until: dt.datetime | None) -> tuple[list[str], list[Any]]:
+    """SQL conditions (and their parameters) for rows (events, findings) whose span
+    [start_utc, end_utc or start_utc] overlaps the window [since, until)."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if since is not None:
+        clauses.append("coalesce(end_utc, start_utc) >= ?")
+        params.append(since)
+    if until is not None:
+        clauses.append("start_utc < ?")
+        params.append(until)
+    return clauses, params
 
 
 def ensure_findings_table(project: Project) -> None:
@@ -56,12 +71,9 @@ class FindingFilter:
         if self.area_id:
             clauses.append("list_contains(area_ids, ?)")
             params.append(self.area_id)
-        if self.since:
-            clauses.append("coalesce(end_utc, start_utc) >= ?")
-            params.append(self.since)
-        if self.until:
-            clauses.append("start_utc < ?")
-            params.append(self.until)
+        window, window_params = span_overlap(self.since, self.until)
+        clauses += window
+        params += window_params
         if self.text:
             clauses.append("(statement ILIKE ? OR title ILIKE ?)")
             params.extend([f"%{self.text}%"] * 2)

@@ -23,6 +23,7 @@ import polars as pl
 from sanctionwatch.areas import project_areas
 from sanctionwatch.config import SETTINGS
 from sanctionwatch.findings.evidence import flatten_refs, resolve_evidence
+from sanctionwatch.findings.store import span_overlap
 from sanctionwatch.geo import Area
 from sanctionwatch.report.charts import TimelineItem
 from sanctionwatch.report.mapdata import Bounds, SimplifiedTrack, simplify_track
@@ -159,14 +160,8 @@ class ProjectData:
         for k in range(0, len(vessels), _MMSI_CHUNK):
             chunk = vessels[k:k + _MMSI_CHUNK]
             listing = ", ".join(str(m) for m in chunk)
-            where = [f"(mmsi IN ({listing}) OR other_mmsi IN ({listing}))"]
-            params: list[Any] = []
-            if since is not None:
-                where.append("coalesce(end_utc, start_utc) >= ?")
-                params.append(since)
-            if until is not None:
-                where.append("start_utc <= ?")
-                params.append(until)
+            window, params = span_overlap(since, until)
+            where = [f"(mmsi IN ({listing}) OR other_mmsi IN ({listing}))", *window]
             frames.append(self.project.con.sql("SELECT * FROM events WHERE " + " AND ".join(where),
                                                params=params).pl())
         self.events = pl.concat(frames, how="vertical_relaxed").unique("event_id", keep="first").sort(

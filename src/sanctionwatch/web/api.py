@@ -25,7 +25,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import Response
 
 from sanctionwatch import __version__
-from sanctionwatch.findings.store import SEVERITIES, findings_frame
+from sanctionwatch.findings.store import SEVERITIES, findings_frame, span_overlap
 from sanctionwatch.store import Project
 from sanctionwatch.web import models
 from sanctionwatch.web.queries import (
@@ -323,14 +323,8 @@ _MATCH_COLS = ("match_id", "mmsi", "ais_name", "ais_imo", "list_name", "list_id"
 
 def _events_where(column_sql: str, params: list[Any], t0: dt.datetime | None,
                   t1: dt.datetime | None) -> tuple[str, list[Any]]:
-    where = [column_sql]
-    if t0 is not None:
-        where.append("coalesce(end_utc, start_utc) >= ?")
-        params.append(t0)
-    if t1 is not None:
-        where.append("start_utc < ?")
-        params.append(t1)
-    return " WHERE " + " AND ".join(where), params
+    window, window_params = span_overlap(t0, t1)
+    return " WHERE " + " AND ".join([column_sql, *window]), [*params, *window_params]
 
 
 def _events(project: Project, where: str, params: list[Any], limit: int) -> tuple[list[dict[str, Any]], int]:
