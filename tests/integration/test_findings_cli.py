@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from sanctionwatch.cli import app
@@ -75,3 +77,36 @@ def test_evidence_shows_the_raw_lines_and_rules_lists_the_settings(demo_dir: Pat
     assert missing.exit_code == 2 and "0 findings have an id starting with 'zzzz'" in missing.output
     listed = runner.invoke(app, ["rules", str(project)], env={"COLUMNS": "250"})
     assert listed.exit_code == 0 and "findings.voyage_since = '2023-08-01'" in listed.output
+
+
+def test_installed_plugins_add_rules_through_an_entry_point(demo_dir: Path, tmp_path: Path, monkeypatch):
+    """A package declaring `[project.entry-points."sanctionwatch.rules"]` adds rules like the built-ins."""
+    import importlib.metadata as md
+
+    from sanctionwatch.findings.engine import PLUGIN_GROUP, RuleFileError, project_rules, run_findings
+    from sanctionwatch.findings.rules import Draft, Rule
+
+    def loitering_of_anyone(inputs):  # a third party's rule: every loitering event is a finding
+        rows = inputs.events.filter(inputs.events["event_type"] == "loitering")
+        return [Draft(statement=f"{inputs.label(r['mmsi'])} loitered", title="Loitering", start_utc=r["start_utc"],
+                      end_utc=r["end_utc"], mmsis=[r["mmsi"]], area_ids=[], event_ids=[r["event_id"]],
+                      confidence=0.5, confidence_reason="observed in AIS", key=r["event_id"])
+                for r in rows.iter_rows(named=True)]
+
+    rule = Rule("loitering_of_anyone", "Loitering", "Every loitering event.", "info", (), loitering_of_anyone)
+    module = type(sys)("sw_plugin_example")
+    module.RULES = [rule]
+    monkeypatch.setitem(sys.modules, "sw_plugin_example", module)
+    good = md.EntryPoint("example", "sw_plugin_example:RULES", PLUGIN_GROUP)
+    monkeypatch.setattr(md, "entry_points", lambda group=None: [good] if group == PLUGIN_GROUP else [])
+    project = _copy(demo_dir, tmp_path)
+    with Project.open(project) as p:
+        assert [r.origin for r in project_rules(p) if r.name == "loitering_of_anyone"] == ["plugin example"]
+        run_findings(p)
+        found = p.query("SELECT statement, evidence FROM findings WHERE rule = 'loitering_of_anyone'")
+        n_loitering = p.query("SELECT count(*) FROM events WHERE event_type = 'loitering'").item()
+    assert found.height == n_loitering > 0 and all(len(e) > 0 for e in found["evidence"])
+    broken = md.EntryPoint("broken", "no_such_module_xyz:RULES", PLUGIN_GROUP)
+    monkeypatch.setattr(md, "entry_points", lambda group=None: [broken] if group == PLUGIN_GROUP else [])
+    with Project.open(project, read_only=True) as p, pytest.raises(RuleFileError, match="rules plugin broken"):
+        project_rules(p)

@@ -30,7 +30,8 @@ from sanctionwatch.findings.user_rules import RuleFileError, load_rules_file
 from sanctionwatch.schema import FINDINGS, conform
 from sanctionwatch.store import Project
 
-__all__ = ["FindingsReport", "RuleFileError", "evaluate", "project_rules", "run_findings"]
+__all__ = ["PLUGIN_GROUP", "FindingsReport", "RuleFileError", "evaluate", "plugin_rules", "project_rules",
+           "run_findings"]
 
 RULES_DIR = "rules"  # a project's own rules files: DIR/rules/*.toml
 
@@ -43,9 +44,32 @@ class FindingsReport:
     seconds: float = 0.0
 
 
+PLUGIN_GROUP = "sanctionwatch.rules"  # entry points of installed packages that add rules
+
+
+def plugin_rules() -> list[Rule]:
+    """Rules from installed packages: each entry point of group ``sanctionwatch.rules`` names a
+    :class:`Rule` or an iterable of them (the built-ins are declared the same way)."""
+    from dataclasses import replace
+    from importlib.metadata import entry_points
+
+    rules: list[Rule] = []
+    for ep in entry_points(group=PLUGIN_GROUP):
+        try:
+            loaded = ep.load()
+        except Exception as err:  # a broken plugin names itself, it does not stop with a traceback
+            raise RuleFileError(f"rules plugin {ep.name} ({ep.value}) cannot be loaded: {err}") from None
+        found = [loaded] if isinstance(loaded, Rule) else list(loaded)
+        if not all(isinstance(r, Rule) for r in found):
+            raise RuleFileError(f"rules plugin {ep.name} ({ep.value}) gives something that is not a Rule")
+        rules.extend(replace(r, origin=f"plugin {ep.name}") for r in found)
+    return rules
+
+
 def project_rules(project: Project, extra_files: Sequence[Path] = ()) -> list[Rule]:
-    """The built-in rules, then the project's rules files (DIR/rules/*.toml), then ``extra_files``."""
-    rules = list(BUILTIN_RULES)
+    """The built-in rules, installed plugins' rules, the project's rules files (DIR/rules/*.toml),
+    then ``extra_files``."""
+    rules = list(BUILTIN_RULES) + plugin_rules()
     files = sorted((project.path / RULES_DIR).glob("*.toml")) + [Path(p) for p in extra_files]
     for f in files:
         rules.extend(load_rules_file(f))
