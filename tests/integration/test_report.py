@@ -313,9 +313,16 @@ def test_a_project_without_findings_still_gets_its_report(tmp_path: Path) -> Non
     Project.init(tmp_path / "p").close()
     res = CliRunner().invoke(app, ["report", str(tmp_path / "p"), "-o", str(tmp_path / "r.html"), "--rule", "x"])
     assert res.exit_code == 0, res.output
-    assert "no finding of rule 'x'" in res.output and "0 findings" in res.output
+    assert "has no findings yet: run `sanctionwatch findings" in res.output and "0 findings" in res.output
     text = (tmp_path / "r.html").read_text(encoding="utf-8")
     page = Page(text)
     _assert_self_contained(text, page)
     assert page.sections == [] and "No findings match the filters" in text
     assert '<section id="parameters">' in text and "No AIS file ingested" in text
+
+
+def test_a_rule_without_findings_is_warned_about_with_the_rules_there_are(demo_dir: Path, tmp_path: Path) -> None:
+    res = CliRunner().invoke(app, ["report", str(demo_dir / "project"), "-o", str(tmp_path / "r.html"),
+                                   "--rule", "no_such_rule"], env={"COLUMNS": "250"})
+    assert res.exit_code == 0, res.output
+    assert "no finding of rule 'no_such_rule'" in res.output and "voyages_between_groups" in res.output

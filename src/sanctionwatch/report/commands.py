@@ -86,7 +86,11 @@ def report(
                     rule=rule, min_severity=min_severity, mmsi=m)).get_column("finding_id").to_list()}
                 # an empty id list would mean "no filter": name an id no finding has instead
                 flt = FindingFilter(finding_ids=tuple(sorted(ids)) or ("",))
-        if rule is not None and findings_frame(project, FindingFilter(rule=rule), limit=1).height == 0:
+        if not project.has_table("findings") or findings_frame(project, limit=1).height == 0:
+            err_console.print(f"[yellow]warning:[/] {project_dir} has no findings yet: run "
+                              f"`sanctionwatch findings {project_dir}` first (the report will list none)",
+                              highlight=False)
+        elif rule is not None and findings_frame(project, FindingFilter(rule=rule), limit=1).height == 0:
             known = findings_frame(project).get_column("rule").unique().sort().to_list()
             err_console.print(f"[yellow]warning:[/] no finding of rule {rule!r}"
                               + (f" (rules in this project: {', '.join(known)})" if known else
