@@ -110,3 +110,23 @@ def test_installed_plugins_add_rules_through_an_entry_point(demo_dir: Path, tmp_
     monkeypatch.setattr(md, "entry_points", lambda group=None: [broken] if group == PLUGIN_GROUP else [])
     with Project.open(project, read_only=True) as p, pytest.raises(RuleFileError, match="rules plugin broken"):
         project_rules(p)
+
+
+def test_activity_at_every_watched_area_when_the_setting_is_empty(demo_dir: Path, tmp_path: Path):
+    """With findings.watched_groups empty, every watched area's AIS presence is scanned too: ANGARA and
+    MARIA stop calling at the Dunai naval pier in late October (the scenario), a level change."""
+    project = _copy(demo_dir, tmp_path)
+    result = runner.invoke(app, ["findings", str(project), "--rule", "activity_anomaly_at_site",
+                                 "--set", "findings.watched_groups="])
+    assert result.exit_code == 0, result.output
+    with Project.open(project, read_only=True) as p:
+        found = p.query("SELECT * FROM findings WHERE rule = 'activity_anomaly_at_site' ORDER BY start_utc")
+    dunai = found.filter(found["area_ids"].list.contains("dunai-naval-pier"))
+    assert dunai.height == 1
+    row = dunai.row(0, named=True)
+    assert "ships_in_port" in row["statement"] and "level fell" in row["statement"]
+    assert "AIS off" in row["confidence_reason"] and row["event_ids"] and row["evidence"]
+    # the demo's own setting (DPRK ports and Chinese shipyards) keeps to the rail crossing's counts
+    with Project.open(demo_dir / "project", read_only=True) as p:
+        sites = p.query("SELECT DISTINCT unnest(area_ids) AS a FROM findings WHERE rule = 'activity_anomaly_at_site'")
+    assert sites["a"].to_list() == ["tumangang-khasan-rail-crossing"]

@@ -90,13 +90,16 @@ def inputs_from_project(project: Project) -> FindingInputs:
 
 
 def _site_anomalies(project: Project, areas: list[Area]) -> pl.DataFrame:
-    """Anomalies of every site with analyst counts, and of every watched area that is not a port
-    (ports' AIS presence is already told by visit and voyage findings)."""
+    """Anomalies of every site with counts (an analyst's, or stored), and of every watched area of
+    ``findings.watched_groups`` (ships in port from AIS port visits, detections in scenes)."""
+    from sanctionwatch.events.voyages import resolve_areas
     from sanctionwatch.imagery.site import site_activity
 
     sites: set[str] = set()
     if project.has_table("site_counts"):
         sites |= set(project.con.sql("SELECT DISTINCT site_id FROM site_counts").pl().get_column("site_id"))
+    spec = project.config["findings.watched_groups"]
+    sites |= {a.area_id for a in areas} if not spec.strip() else resolve_areas(spec, areas)
     frames = []
     for site in sorted(sites):
         found = site_activity(project, site).anomalies

@@ -380,6 +380,14 @@ def dark_vessel_near_watched_port(inputs: FindingInputs) -> list[Draft]:
 
 # --- 7. activity anomaly at a site ------------------------------------------------------------
 
+# what each kind of count can miss, said with every activity finding
+_COUNT_CAVEAT = {
+    "analyst": "counts read from images are estimates",
+    "ais": "ships in port counted from AIS port visits miss ships there with AIS off",
+    "detections": "detections count what the scenes covered, on the days they were taken",
+}
+
+
 def activity_anomaly_at_site(inputs: FindingInputs) -> list[Draft]:
     a = inputs.site_anomalies
     if a.height == 0:
@@ -393,7 +401,7 @@ def activity_anomaly_at_site(inputs: FindingInputs) -> list[Draft]:
                 start_utc=cp["period_start_utc"], end_utc=None, mmsis=[], area_ids=[str(site_id)],
                 event_ids=list(cp["event_ids"] or []), confidence=0.8 if basis == "analyst" else 0.6,
                 confidence_reason=(f"from {basis} counts: a changepoint (PELT) whose shift exceeds the noise "
-                                   "of the series; counts from images are estimates"),
+                                   f"of the series; {_COUNT_CAVEAT.get(str(basis), '')}"),
                 extra_evidence=list(cp["evidence"] or []), key=f"cp-{category}-{basis}-{cp['period_start_utc']}",
                 figures={k: cp[k] for k in ("mean_before", "mean_after", "z", "period")},
             ))
@@ -410,7 +418,8 @@ def activity_anomaly_at_site(inputs: FindingInputs) -> list[Draft]:
                 event_ids=sorted({e for ids in spikes["event_ids"].to_list() for e in (ids or [])}),
                 confidence=0.7 if basis == "analyst" else 0.5,
                 confidence_reason=(f"from {basis} counts: periods whose robust z-score against the preceding "
-                                   "baseline exceeds imagery.activity_z_threshold"),
+                                   f"baseline exceeds imagery.activity_z_threshold; "
+                                   f"{_COUNT_CAVEAT.get(str(basis), '')}"),
                 extra_evidence=[r for ev in spikes["evidence"].to_list() for r in (ev or [])],
                 key=f"spikes-{category}-{basis}",
                 figures={"spikes": spikes.height, "max_z": float(spikes["z"].max()),  # type: ignore[arg-type]
