@@ -91,14 +91,25 @@ def _replace_events(project: Project, event_type: str, events: pl.DataFrame) -> 
 def _encounters(project: Project, ctx: StageContext) -> list[str]:
     """Encounters are a cross-vessel join (H3 cell x time bucket) over every vessel's track.
 
-    Re-computed over the whole store when there is new data; windowing by time is the next step
-    for stores larger than memory.
+    Re-computed over the whole store when there is new data. Memory stays bounded by the
+    resampled points, not the tracks: each group of vessels is read and segmented in turn and
+    reduced to its points on the encounter grid (step 1, per vessel), and only the points of all
+    vessels meet in the join (steps 2-4), as the Spark engine does it.
     """
-    from sanctionwatch.events.encounters import detect_encounters
+    from sanctionwatch.events.encounters import EncounterDetector
     from sanctionwatch.tracks.segment import segment
 
-    segmented = segment(project.query("SELECT * FROM {positions}"), project.config)
-    events = detect_encounters(segmented, project.config, ctx.ports)
+    detector = EncounterDetector(project.config, ports=ctx.ports)
+    vessels = project.query("SELECT mmsi, count(*) AS n FROM {positions} GROUP BY mmsi ORDER BY mmsi")
+    parts = []
+    for group in _groups(vessels):
+        mmsis = ", ".join(str(int(m)) for m in group)
+        positions = project.query(f"SELECT * FROM {{positions}} WHERE mmsi IN ({mmsis})")
+        points = detector.points(segment(positions, project.config))
+        if points.height:
+            parts.append(points)
+    points = pl.concat(parts, how="vertical_relaxed") if parts else pl.DataFrame()
+    events = detector.from_points(points)
     _replace_events(project, "encounter", events)
     return events.get_column("event_type").to_list()
 

@@ -91,7 +91,11 @@ class EncounterDetector:
     event_type: ClassVar[str] = EVENT_TYPE
 
     def detect(self, segmented: pl.DataFrame) -> pl.DataFrame:
-        points = self.points(segmented)
+        return self.from_points(self.points(segmented))
+
+    def from_points(self, points: pl.DataFrame) -> pl.DataFrame:
+        """Steps 2-4 on the resampled points of any set of vessels (all of them, for the local
+        engine, which makes the points group by group so only they, not the tracks, are held)."""
         if points.height == 0:
             return empty_events()
         return self.from_contacts(_contacts(points, self.max_distance_m))
