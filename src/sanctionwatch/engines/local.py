@@ -19,9 +19,11 @@ import polars as pl
 
 from sanctionwatch.areas import project_areas
 from sanctionwatch.engines.base import ProgressFn, RunReport
-from sanctionwatch.engines.stages import PER_VESSEL_EVENT_TYPES, StageContext, run_vessel_stages
+from sanctionwatch.engines.stages import PER_VESSEL_EVENT_TYPES, StageContext, run_segmented_stages
+from sanctionwatch.events.encounters import EncounterDetector
 from sanctionwatch.schema import EVENTS, conform
 from sanctionwatch.store import Project
+from sanctionwatch.tracks.segment import segment
 
 __all__ = ["RunReport", "run_local"]
 
@@ -88,28 +90,26 @@ def _replace_events(project: Project, event_type: str, events: pl.DataFrame) -> 
             con.unregister("_new_events")
 
 
-def _encounters(project: Project, ctx: StageContext) -> list[str]:
+def _encounters(project: Project, detector: EncounterDetector, points: list[pl.DataFrame],
+                done: set[int]) -> list[str]:
     """Encounters are a cross-vessel join (H3 cell x time bucket) over every vessel's track.
 
     Re-computed over the whole store when there is new data. Memory stays bounded by the
-    resampled points, not the tracks: each group of vessels is read and segmented in turn and
-    reduced to its points on the encounter grid (step 1, per vessel), and only the points of all
-    vessels meet in the join (steps 2-4), as the Spark engine does it.
+    resampled points, not the tracks: each group of vessels is reduced to its points on the
+    encounter grid as it is segmented (step 1, per vessel), and only the points of all vessels meet
+    in the join (steps 2-4), as the Spark engine does it. ``points`` holds those of the vessels in
+    ``done``, made by the per-vessel loop from the segments it already had; the other vessels are
+    read and segmented here.
     """
-    from sanctionwatch.events.encounters import EncounterDetector
-    from sanctionwatch.tracks.segment import segment
-
-    detector = EncounterDetector(project.config, ports=ctx.ports)
     vessels = project.query("SELECT mmsi, count(*) AS n FROM {positions} GROUP BY mmsi ORDER BY mmsi")
-    parts = []
-    for group in _groups(vessels):
+    rest = vessels.filter(~pl.col("mmsi").is_in(list(done)))
+    parts = list(points)
+    for group in _groups(rest):
         mmsis = ", ".join(str(int(m)) for m in group)
         positions = project.query(f"SELECT * FROM {{positions}} WHERE mmsi IN ({mmsis})")
-        points = detector.points(segment(positions, project.config))
-        if points.height:
-            parts.append(points)
-    points = pl.concat(parts, how="vertical_relaxed") if parts else pl.DataFrame()
-    events = detector.from_points(points)
+        parts.append(detector.points(segment(positions, project.config)))
+    parts = [p for p in parts if p.height]
+    events = detector.from_points(pl.concat(parts, how="vertical_relaxed") if parts else pl.DataFrame())
     _replace_events(project, "encounter", events)
     return events.get_column("event_type").to_list()
 
@@ -137,11 +137,16 @@ def run_local(project: Project, *, full: bool = False, on_progress: ProgressFn |
     report = RunReport(full=full, params_id=config.params_id, new_sources=len(sources))
     type_list = ", ".join(f"'{t}'" for t in PER_VESSEL_EVENT_TYPES)
     counts: Counter[str] = Counter()
+    detector = EncounterDetector(config, ports=ctx.ports)
+    points: list[pl.DataFrame] = []  # encounter grid points of the vessels done here (segmented once)
     groups = _groups(vessels)
     for i, group in enumerate(groups):
         mmsis = ", ".join(str(int(m)) for m in group)
         positions = project.query(f"SELECT * FROM {{positions}} WHERE mmsi IN ({mmsis})")
-        events = run_vessel_stages(positions, config, ctx)
+        segmented = segment(positions, config) if positions.height else positions
+        events = run_segmented_stages(segmented, config, ctx)
+        if segmented.height:
+            points.append(detector.points(segmented))
         arrow = conform(events.to_arrow(), EVENTS)
         with project.transaction() as con:
             # events known from imagery (basis 'sighting'/'imagery') belong to `sanctionwatch match`
@@ -157,7 +162,7 @@ def run_local(project: Project, *, full: bool = False, on_progress: ProgressFn |
             on_progress(i + 1, len(groups))
     if sources:
         counts.update(_identity_changes(project))
-        counts.update(_encounters(project, ctx))
+        counts.update(_encounters(project, detector, points, {int(m) for g in groups for m in g}))
     now = dt.datetime.now(dt.UTC)
     if sources:
         with project.transaction() as con:
